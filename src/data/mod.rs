@@ -1,0 +1,1 @@
+//! Corpora: descriptors, finding and verifying files, tokenizers and samplers.
