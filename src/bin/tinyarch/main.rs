@@ -1,1 +1,162 @@
-fn main() {}
+//! The `tinyarch` command line: a thin layer over the library.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tinyarch::ir::{self, Convention, Limits};
+use tinyarch::{Diagnostics, Options, Registry};
+
+#[derive(Parser)]
+#[command(name = "tinyarch", version, about = "Compare small language-model architectures under a fixed compute budget")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check model files: shapes, parameters, FLOPs and memory, per layer.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// The FLOP convention a budget would use.
+        #[arg(long, value_enum, default_value_t = Flops::Exact)]
+        flops: Flops,
+    },
+    /// Print the compiled graph of a model.
+    Graph {
+        file: PathBuf,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+        format: GraphFormat,
+    },
+    /// List the registered layer kinds with their arguments.
+    Layers {
+        /// Markdown, as in the book's layer reference.
+        #[arg(long)]
+        markdown: bool,
+    },
+}
+
+/// What every command that compiles a model takes.
+#[derive(clap::Args)]
+struct ModelArgs {
+    /// Vocabulary size.
+    #[arg(long)]
+    vocab: Option<u64>,
+    /// Context length (the same as `--set context=N`).
+    #[arg(long)]
+    context: Option<u64>,
+    /// Override a model parameter: `--set layers=4`.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+    /// Batch size the memory estimate assumes.
+    #[arg(long, default_value_t = 64)]
+    batch: u64,
+    /// Largest training memory accepted, in GiB.
+    #[arg(long, default_value_t = 16.0)]
+    max_memory_gib: f64,
+}
+
+impl ModelArgs {
+    fn options(&self) -> Options {
+        let mut overrides = self.set.clone();
+        if let Some(t) = self.context {
+            overrides.push(format!("context={t}"));
+        }
+        Options { vocab: self.vocab, overrides }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits { batch: self.batch, max_memory: (self.max_memory_gib * (1u64 << 30) as f64) as u64 }
+    }
+
+    fn compile(&self, file: &std::path::Path) -> Result<tinyarch::Checked, Diagnostics> {
+        let graph = tinyarch::lang::resolve_file(file, &Registry::default(), &self.options())?;
+        ir::check(graph, &self.limits())
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Flops {
+    Exact,
+    Kaplan,
+    Paper,
+}
+
+impl From<Flops> for Convention {
+    fn from(f: Flops) -> Convention {
+        match f {
+            Flops::Exact => Convention::Exact,
+            Flops::Kaplan => Convention::Kaplan,
+            Flops::Paper => Convention::Paper,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    Text,
+    Dot,
+    Json,
+}
+
+fn report(diagnostics: &Diagnostics) {
+    let mut stderr = StandardStream::stderr(ColorChoice::Auto);
+    diagnostics.emit(&mut stderr);
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { files, model, flops } => {
+            let mut failed = 0;
+            for (i, file) in files.iter().enumerate() {
+                if i > 0 {
+                    println!();
+                }
+                println!("{}", file.display());
+                match model.compile(file) {
+                    Ok(checked) => print!("{}", ir::check_table(&checked, flops.into())),
+                    Err(d) => {
+                        failed += 1;
+                        report(&d);
+                    }
+                }
+            }
+            if failed > 0 {
+                eprintln!("error: {failed} of {} model files failed the check", files.len());
+                return ExitCode::FAILURE;
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Graph { file, model, format } => match model.compile(&file) {
+            Ok(checked) => {
+                let format = match format {
+                    GraphFormat::Text => ir::Format::Text,
+                    GraphFormat::Dot => ir::Format::Dot,
+                    GraphFormat::Json => ir::Format::Json,
+                };
+                print!("{}", ir::render_graph(&checked, format));
+                ExitCode::SUCCESS
+            }
+            Err(d) => {
+                report(&d);
+                ExitCode::FAILURE
+            }
+        },
+        Command::Layers { markdown } => {
+            let registry = Registry::default();
+            if markdown {
+                print!("{}", tinyarch::layers::reference::markdown(&registry));
+            } else {
+                print!("{}", tinyarch::layers::reference::text(&registry));
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}

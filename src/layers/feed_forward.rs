@@ -1,0 +1,86 @@
+//! Position-wise feed-forward block: `fc2(dropout(act(fc1(x))))`, as in
+//! `nn.TransformerEncoderLayer` and nanoGPT's `MLP`.
+//! `[..., d] -> [..., d]`; `fc1 [hidden, d]`, `fc2 [d, hidden]`, `nn.Linear` init.
+
+use super::*;
+use crate::ir::{Flops, Shape};
+use activation::Activation;
+
+pub struct FeedForward;
+
+#[derive(Debug)]
+struct Configured {
+    output: Shape,
+    rows: u64,
+    width: u64,
+    hidden: u64,
+    bias: bool,
+    dropout: bool,
+}
+
+static ARGS: [ArgSpec; 4] = [
+    ArgSpec::required("hidden", ArgType::Int, "width of the hidden layer"),
+    ArgSpec::optional(
+        "activation",
+        ArgType::Choice(Activation::NAMES),
+        ArgDefault::Choice("relu"),
+        "activation between the two layers",
+    ),
+    ArgSpec::optional("dropout", ArgType::Float, ArgDefault::Float(0.0), "dropout after the activation"),
+    ArgSpec::optional("bias", ArgType::Bool, ArgDefault::Bool(true), "biases on both layers"),
+];
+
+impl LayerKind for FeedForward {
+    fn name(&self) -> &'static str {
+        "feed_forward"
+    }
+    fn doc(&self) -> &'static str {
+        "two linear layers with an activation between: d -> hidden -> d"
+    }
+    fn args(&self) -> &'static [ArgSpec] {
+        &ARGS
+    }
+    fn configure(&self, args: &Args, input: &Shape, _env: &Env) -> Result<Box<dyn Layer>, LayerError> {
+        let hidden = args.dim("hidden")?;
+        args.choice("activation")?;
+        let dropout = args.probability("dropout")? > 0.0;
+        let bias = args.bool("bias")?;
+        let width = float_width(input, "`[..., d]` activations")?;
+        count(&[4, input.rows(), width.size, hidden.size])?;
+        Ok(Box::new(Configured {
+            output: input.clone(),
+            rows: input.rows(),
+            width: width.size,
+            hidden: hidden.size,
+            bias,
+            dropout,
+        }))
+    }
+}
+
+impl Layer for Configured {
+    fn output(&self) -> Shape {
+        self.output.clone()
+    }
+    fn parameters(&self) -> Vec<ParamSpec> {
+        let (d, h) = (self.width, self.hidden);
+        let mut params = vec![ParamSpec::new("fc1.weight", vec![h, d], Role::Weight, Init::linear(d))];
+        if self.bias {
+            params.push(ParamSpec::new("fc1.bias", vec![h], Role::Bias, Init::linear(d)));
+        }
+        params.push(ParamSpec::new("fc2.weight", vec![d, h], Role::Weight, Init::linear(h)));
+        if self.bias {
+            params.push(ParamSpec::new("fc2.bias", vec![d], Role::Bias, Init::linear(h)));
+        }
+        params
+    }
+    fn flops(&self) -> Flops {
+        let (r, d, h) = (self.rows, self.width, self.hidden);
+        let biases = if self.bias { r * (h + d) } else { 0 };
+        let dropout = if self.dropout { r * h } else { 0 };
+        Flops { matmul: 2 * 2 * r * d * h, elementwise: biases + r * h + dropout, ..Flops::default() }
+    }
+    fn saved_elements(&self) -> u64 {
+        2 * self.rows * self.hidden
+    }
+}
