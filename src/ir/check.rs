@@ -210,7 +210,10 @@ fn summarize(graph: &Graph, nodes: &[CheckedNode], predicted_tokens: u64, limits
                 bytes(limits.max_memory)
             ),
         )
-        .at(graph.name_span, format!("{} parameters, {} of activations", params, bytes(memory.activations)))
+        .at(
+            graph.name_span,
+            format!("{} parameters, {} of activations", super::render::thousands(params), bytes(memory.activations)),
+        )
         .help("raise the limit with `--max-memory`, or make the model or batch smaller"));
     }
     Ok(Summary { params, embedding_params, forward, kaplan_context, predicted_tokens, training, memory })

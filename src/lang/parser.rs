@@ -24,6 +24,8 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 
 /// Parses one `.model` file.
 pub fn parse_file(file: FileId, text: &str) -> Result<File, Diagnostic> {
+    // Track literal tokens too, so an error can say "expected `)`".
+    pest::set_error_detail(true);
     let mut pairs = Grammar::parse(Rule::file, text).map_err(|e| syntax_error(file, text, e))?;
     let root = pairs.next().expect("the grammar's `file` rule always yields one pair");
     let mut out = File::default();
@@ -43,7 +45,8 @@ pub fn parse_override(file: FileId, text: &str) -> Result<(Ident, Expr), Diagnos
     let mut pairs = Grammar::parse(Rule::r#override, text).map_err(|e| {
         let mut d = syntax_error(file, text, e);
         d.code = Code::BadOverride;
-        d.help(format!("write overrides as `name=value`, for example `--set layers=4`"))
+        d.message = format!("`--set {text}` is not `name=value`");
+        d.help("write overrides as `name=value`, for example `--set layers=4`")
     })?;
     let mut inner = pairs.next().expect("`override` yields one pair").into_inner();
     let name = ident(file, inner.next().expect("override has a name"));
@@ -188,8 +191,24 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
     let found = found_at(text, start);
     // Underline the offending token, or one character where there is none.
     let end = if end > start { end } else { (start + found.token_len).min(text.len()) };
+    let literals: Vec<String> = e
+        .parse_attempts()
+        .map(|a| a.expected_tokens())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| t.to_string())
+        // Punctuation and keywords only: whitespace, comments and the characters inside
+        // names and numbers are summed up by the rules' own words.
+        .filter(|t| {
+            matches!(
+                t.as_str(),
+                "(" | ")" | "," | "=" | "{" | "}" | ":" | "\"" | "model" | "block" | "use" | "else"
+            )
+        })
+        .map(|t| format!("`{t}`"))
+        .collect();
     let expected = match &e.variant {
-        ErrorVariant::ParsingError { positives, .. } => describe_expected(positives),
+        ErrorVariant::ParsingError { positives, .. } => describe_expected(positives, literals),
         ErrorVariant::CustomError { message } => message.clone(),
     };
     Diagnostic::new(Code::Syntax, format!("expected {expected}, found {}", found.description))
@@ -213,13 +232,16 @@ fn found_at(text: &str, pos: usize) -> Found {
     Found { description: format!("`{}`", c.escape_debug()), token_len: c.len_utf8() }
 }
 
-fn describe_expected(rules: &[Rule]) -> String {
-    let mut words: Vec<&str> = rules.iter().filter_map(|r| rule_words(*r)).collect();
+fn describe_expected(rules: &[Rule], literals: Vec<String>) -> String {
+    let mut words: Vec<String> = literals;
     words.sort_unstable();
+    let mut described: Vec<String> = rules.iter().filter_map(|r| rule_words(*r)).map(String::from).collect();
+    described.sort_unstable();
+    words.extend(described);
     words.dedup();
     match words.as_slice() {
         [] => "something else".into(),
-        [one] => (*one).into(),
+        [one] => one.clone(),
         [init @ .., last] => format!("{} or {last}", init.join(", ")),
     }
 }

@@ -102,6 +102,10 @@ impl<'a> Resolver<'a> {
         overrides: &[Override],
     ) -> Result<Resolved, Vec<Diagnostic>> {
         let (scope, params) = self.model_params(model, overrides);
+        // Later errors would only echo a parameter that failed.
+        if !self.errors.is_empty() {
+            return Err(self.errors);
+        }
         let context = match scope.get("context") {
             Some(Evaluated { value: Value::Int(t), .. }) if *t > 0 => Some(Dim::new(*t as u64, "context")),
             Some(other) => {
@@ -437,6 +441,8 @@ impl<'a> Resolver<'a> {
         let specs = kind.args();
         let mut items: Vec<(&'static str, ArgValue)> = Vec::new();
         let mut spans: HashMap<&str, Span> = HashMap::new();
+        // Required arguments already blamed on a misspelling, so not reported missing too.
+        let mut misspelt: HashSet<&str> = HashSet::new();
         let mut ok = true;
         for arg in args {
             let arg_name = arg.name.name.as_str();
@@ -444,7 +450,10 @@ impl<'a> Resolver<'a> {
                 let d = Diagnostic::new(Code::UnknownArgument, format!("`{}` has no argument `{arg_name}`", kind.name()))
                     .at(arg.name.span, "unknown argument");
                 let d = match did_you_mean(arg_name, specs.iter().map(|s| s.name)) {
-                    Some(best) => d.help(format!("did you mean `{best}`?")),
+                    Some(best) => {
+                        misspelt.insert(best);
+                        d.help(format!("did you mean `{best}`?"))
+                    }
                     None if specs.is_empty() => d.note(format!("`{}` takes no arguments", kind.name())),
                     None => {
                         let all: Vec<String> = specs.iter().map(|s| format!("`{}`", s.name)).collect();
@@ -470,7 +479,7 @@ impl<'a> Resolver<'a> {
             }
         }
         for spec in specs {
-            if spans.contains_key(spec.name) {
+            if spans.contains_key(spec.name) || misspelt.contains(spec.name) {
                 continue;
             }
             match spec.default {
