@@ -10,6 +10,9 @@
 //! assert_eq!(model.summary.params, 65 * 16 + 16 * 65 + 65);
 //! ```
 
+// Diagnostics are large but only built on the error path, never in a hot loop.
+#![allow(clippy::result_large_err)]
+
 pub mod data;
 pub mod diag;
 pub mod ir;

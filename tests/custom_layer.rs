@@ -2,8 +2,10 @@
 //! and checks a model that uses it.
 
 use tinyarch::ir::{Flops, Limits, Shape, check};
-use tinyarch::layers::{ArgDefault, ArgSpec, ArgType, Args, Env, Init, Layer, LayerError, LayerKind, ParamSpec, Registry, Role, float_width};
 use tinyarch::lang::{Options, resolve_source};
+use tinyarch::layers::{
+    ArgDefault, ArgSpec, ArgType, Args, Env, Init, Layer, LayerError, LayerKind, ParamSpec, Registry, Role, float_width,
+};
 
 /// A learned per-channel scale: y = x * g, g = `[d]` initialised to `init`.
 struct Scale;

@@ -3,9 +3,9 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use tinyarch::Registry;
 use tinyarch::ir::{Limits, check};
 use tinyarch::lang::{Options, resolve_source};
-use tinyarch::Registry;
 
 /// SplitMix64: small, seedable, good enough to pick mutations.
 struct Rng(u64);
@@ -24,10 +24,57 @@ impl Rng {
 }
 
 const PIECES: &[&str] = &[
-    "model", "block", "use", "repeat", "residual", "if", "else", "true", "false", "(", ")", "{", "}", ",", "=",
-    ":", "+", "-", "*", "/", "\"", "//", "\n", " ", "0", "1", "7", "128", "99999999999999999999", "0.5", "1e9",
-    "d", "context", "vocab", "heads", "x", "embedding", "linear", "attention", "head", "flatten", "last",
-    "layer_norm", "dropout", "p", "out", "dim", "tied", "rope", "é", "\u{0}",
+    "model",
+    "block",
+    "use",
+    "repeat",
+    "residual",
+    "if",
+    "else",
+    "true",
+    "false",
+    "(",
+    ")",
+    "{",
+    "}",
+    ",",
+    "=",
+    ":",
+    "+",
+    "-",
+    "*",
+    "/",
+    "\"",
+    "//",
+    "\n",
+    " ",
+    "0",
+    "1",
+    "7",
+    "128",
+    "99999999999999999999",
+    "0.5",
+    "1e9",
+    "d",
+    "context",
+    "vocab",
+    "heads",
+    "x",
+    "embedding",
+    "linear",
+    "attention",
+    "head",
+    "flatten",
+    "last",
+    "layer_norm",
+    "dropout",
+    "p",
+    "out",
+    "dim",
+    "tied",
+    "rope",
+    "é",
+    "\u{0}",
 ];
 
 /// Splits source into tokens: runs of word characters, or single other characters.
@@ -77,7 +124,11 @@ fn mutate(rng: &mut Rng, source: &str) -> String {
 }
 
 fn random_text(rng: &mut Rng) -> String {
-    (0..rng.below(40)).map(|_| PIECES[rng.below(PIECES.len())]).collect::<Vec<_>>().join(if rng.below(2) == 0 { " " } else { "" })
+    (0..rng.below(40)).map(|_| PIECES[rng.below(PIECES.len())]).collect::<Vec<_>>().join(if rng.below(2) == 0 {
+        " "
+    } else {
+        ""
+    })
 }
 
 fn zoo() -> Vec<(PathBuf, String)> {
@@ -100,7 +151,7 @@ fn no_input_makes_the_compiler_panic() {
     let registry = Registry::default();
     let zoo = zoo();
     let limits = Limits::default();
-    let mut rng = Rng(0x7a11_ac4);
+    let mut rng = Rng(0x07a1_1ac4);
     let mut accepted = 0;
     for case in 0..cases {
         let (dir, text) = if case % 4 == 0 {

@@ -70,10 +70,7 @@ impl SourceMap {
 
     /// 1-based line and column of a span's start.
     pub fn line_col(&self, span: Span) -> (usize, usize) {
-        self.files
-            .location(span.file, span.start)
-            .map(|l| (l.line_number, l.column_number))
-            .unwrap_or((0, 0))
+        self.files.location(span.file, span.start).map(|l| (l.line_number, l.column_number)).unwrap_or((0, 0))
     }
 
     pub(crate) fn files(&self) -> &SimpleFiles<String, String> {

@@ -100,8 +100,14 @@ fn check_nodes(graph: &Graph) -> Result<Vec<CheckedNode>, Diagnostic> {
             },
             Op::Layer { kind, args } => {
                 let input = &nodes[node.inputs[0]].shape;
-                let env = Env { vocab: graph.vocab.clone(), context: graph.context.clone(), path: &node.path, earlier: &params };
-                let layer = kind.configure(args, input, &env).map_err(|e| layer_diagnostic(e, node.span, args, kind.name()))?;
+                let env = Env {
+                    vocab: graph.vocab.clone(),
+                    context: graph.context.clone(),
+                    path: &node.path,
+                    earlier: &params,
+                };
+                let layer =
+                    kind.configure(args, input, &env).map_err(|e| layer_diagnostic(e, node.span, args, kind.name()))?;
                 let own: Vec<ParamSpec> = layer
                     .parameters()
                     .into_iter()
@@ -148,13 +154,10 @@ fn output_tokens(graph: &Graph, output: &Shape) -> Result<u64, Diagnostic> {
     tokens.ok_or_else(|| {
         let last = graph.nodes.last().expect("a graph has an input node");
         let span = if graph.nodes.len() > 1 { last.span } else { graph.name_span };
-        Diagnostic::new(
-            Code::OutputShape,
-            format!("the model ends in {output}, not `[vocab]` or `[context, vocab]`"),
-        )
-        .at(span, format!("ends in {output}"))
-        .note(format!("vocab = {}, context = {}", graph.vocab.size, graph.context.size))
-        .help("end the model with `head()`, which maps the width to the vocabulary")
+        Diagnostic::new(Code::OutputShape, format!("the model ends in {output}, not `[vocab]` or `[context, vocab]`"))
+            .at(span, format!("ends in {output}"))
+            .note(format!("vocab = {}, context = {}", graph.vocab.size, graph.context.size))
+            .help("end the model with `head()`, which maps the width to the vocabulary")
     })
 }
 
@@ -163,7 +166,12 @@ fn fail(graph: Graph, d: Diagnostic) -> Diagnostics {
     Diagnostics { sources, errors: vec![d] }
 }
 
-fn summarize(graph: &Graph, nodes: &[CheckedNode], predicted_tokens: u64, limits: &Limits) -> Result<Summary, Diagnostic> {
+fn summarize(
+    graph: &Graph,
+    nodes: &[CheckedNode],
+    predicted_tokens: u64,
+    limits: &Limits,
+) -> Result<Summary, Diagnostic> {
     let overflow = || {
         Diagnostic::new(Code::Overflow, "the model's totals overflow 64 bits")
             .at(graph.name_span, "this model")

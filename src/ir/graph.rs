@@ -46,7 +46,10 @@ pub struct Node {
 pub enum Op {
     /// The token ids, `[context]`.
     Input,
-    Layer { kind: Arc<dyn LayerKind>, args: Args },
+    Layer {
+        kind: Arc<dyn LayerKind>,
+        args: Args,
+    },
     /// A residual join: `inputs[0] + inputs[1]` (body output plus the residual's input).
     Add,
 }
@@ -66,7 +69,9 @@ impl fmt::Debug for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Op::Input => f.write_str("Input"),
-            Op::Layer { kind, args } => f.debug_struct("Layer").field("kind", &kind.name()).field("args", args).finish(),
+            Op::Layer { kind, args } => {
+                f.debug_struct("Layer").field("kind", &kind.name()).field("args", args).finish()
+            }
             Op::Add => f.write_str("Add"),
         }
     }

@@ -19,7 +19,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -51,7 +51,8 @@ pub fn check_table(c: &Checked, convention: Convention) -> String {
             Op::Input => (String::new(), "(input)".to_string()),
             _ => {
                 let (line, _) = g.sources.line_col(node.span);
-                let file = if node.span.file == 0 { String::new() } else { format!("{}:", g.sources.name(node.span.file)) };
+                let file =
+                    if node.span.file == 0 { String::new() } else { format!("{}:", g.sources.name(node.span.file)) };
                 (format!("{file}{line}"), node.path.clone())
             }
         };
@@ -186,7 +187,8 @@ fn text(c: &Checked) -> String {
 }
 
 fn dot(c: &Checked) -> String {
-    let mut out = format!("digraph \"{}\" {{\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n", c.graph.name);
+    let mut out =
+        format!("digraph \"{}\" {{\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n", c.graph.name);
     for (i, (node, checked)) in c.graph.nodes.iter().zip(&c.nodes).enumerate() {
         let label = format!("{}\\n{}\\n{}", node.path, node.op.kind_name(), checked.shape).replace('"', "\\\"");
         let _ = writeln!(out, "  n{i} [label=\"{label}\"];");

@@ -51,8 +51,9 @@ impl Scope {
 pub fn eval(expr: &Expr, scope: &Scope) -> Result<Evaluated, Diagnostic> {
     match &expr.kind {
         ExprKind::Int(v) => Ok(Evaluated::atom(Value::Int(*v), v.to_string())),
-        ExprKind::Float(v) if !v.is_finite() => Err(Diagnostic::new(Code::Overflow, "this number is too large")
-            .at(expr.span, "does not fit in 64 bits")),
+        ExprKind::Float(v) if !v.is_finite() => {
+            Err(Diagnostic::new(Code::Overflow, "this number is too large").at(expr.span, "does not fit in 64 bits"))
+        }
         ExprKind::Float(v) => Ok(Evaluated::atom(Value::Float(*v), Value::Float(*v).to_string())),
         ExprKind::Bool(v) => Ok(Evaluated::atom(Value::Bool(*v), v.to_string())),
         ExprKind::Name(n) => Ok(match scope.get(n) {
@@ -84,8 +85,10 @@ fn number(expr: &Expr, scope: &Scope) -> Result<Evaluated, Diagnostic> {
     match &v.value {
         Value::Int(_) | Value::Float(_) => Ok(v),
         Value::Ident(name) => Err(unknown_name(name, expr, scope)),
-        Value::Bool(_) => Err(Diagnostic::new(Code::ArgumentType, "arithmetic needs numbers, found a boolean")
-            .at(expr.span, "a boolean")),
+        Value::Bool(_) => {
+            Err(Diagnostic::new(Code::ArgumentType, "arithmetic needs numbers, found a boolean")
+                .at(expr.span, "a boolean"))
+        }
     }
 }
 

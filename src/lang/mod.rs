@@ -53,13 +53,25 @@ pub fn resolve_file(path: &Path, registry: &Registry, options: &Options) -> Resu
 
 /// Resolves a model given as text. `dir` is where its `use` paths start; without one,
 /// includes are an error.
-pub fn resolve_source(name: &str, text: &str, dir: Option<&Path>, registry: &Registry, options: &Options) -> Result<Graph, Diagnostics> {
+pub fn resolve_source(
+    name: &str,
+    text: &str,
+    dir: Option<&Path>,
+    registry: &Registry,
+    options: &Options,
+) -> Result<Graph, Diagnostics> {
     let mut sources = SourceMap::new();
     let root = sources.add(name, text);
     resolve(sources, root, dir.map(Path::to_path_buf), registry, options)
 }
 
-fn resolve(mut sources: SourceMap, root: FileId, dir: Option<PathBuf>, registry: &Registry, options: &Options) -> Result<Graph, Diagnostics> {
+fn resolve(
+    mut sources: SourceMap,
+    root: FileId,
+    dir: Option<PathBuf>,
+    registry: &Registry,
+    options: &Options,
+) -> Result<Graph, Diagnostics> {
     let mut errors = Vec::new();
     let mut loader = Loader { blocks: Vec::new(), loaded: Vec::new(), errors: &mut errors };
     let root_ast = match parse_file(root, sources.text(root)) {
@@ -112,7 +124,11 @@ fn resolve(mut sources: SourceMap, root: FileId, dir: Option<PathBuf>, registry:
     }
 }
 
-fn parse_overrides(sources: &mut SourceMap, overrides: &[String], errors: &mut Vec<Diagnostic>) -> Vec<resolve::Override> {
+fn parse_overrides(
+    sources: &mut SourceMap,
+    overrides: &[String],
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<resolve::Override> {
     let mut out = Vec::new();
     for text in overrides {
         let file = sources.add("--set", text.clone());
@@ -133,21 +149,36 @@ struct Loader<'e> {
 }
 
 impl Loader<'_> {
-    fn includes(&mut self, sources: &mut SourceMap, file: &ast::File, dir: Option<&Path>, canonical_dir: Option<&Path>, stack: &mut Vec<PathBuf>) {
+    fn includes(
+        &mut self,
+        sources: &mut SourceMap,
+        file: &ast::File,
+        dir: Option<&Path>,
+        canonical_dir: Option<&Path>,
+        stack: &mut Vec<PathBuf>,
+    ) {
         for u in &file.uses {
             let Some((dir, canonical_dir)) = dir.zip(canonical_dir) else {
                 self.errors.push(
-                    Diagnostic::new(Code::IncludeNotFound, format!("cannot include `{}` from a model given as text", u.path))
-                        .at(u.span, "no directory to look in"),
+                    Diagnostic::new(
+                        Code::IncludeNotFound,
+                        format!("cannot include `{}` from a model given as text", u.path),
+                    )
+                    .at(u.span, "no directory to look in"),
                 );
                 continue;
             };
             let relative = Path::new(&u.path);
-            if relative.is_absolute() || relative.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+            if relative.is_absolute()
+                || relative.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+            {
                 self.errors.push(
-                    Diagnostic::new(Code::IncludeEscapes, format!("`use \"{}\"` leaves the directory of the including file", u.path))
-                        .at(u.span, "absolute paths and `..` are not allowed")
-                        .help("keep shared blocks beside the model, or in a folder below it"),
+                    Diagnostic::new(
+                        Code::IncludeEscapes,
+                        format!("`use \"{}\"` leaves the directory of the including file", u.path),
+                    )
+                    .at(u.span, "absolute paths and `..` are not allowed")
+                    .help("keep shared blocks beside the model, or in a folder below it"),
                 );
                 continue;
             }
@@ -156,7 +187,8 @@ impl Loader<'_> {
                 Ok(c) => c,
                 Err(e) => {
                     self.errors.push(
-                        Diagnostic::new(Code::IncludeNotFound, format!("cannot read `{}`: {e}", path.display())).at(u.span, "included here"),
+                        Diagnostic::new(Code::IncludeNotFound, format!("cannot read `{}`: {e}", path.display()))
+                            .at(u.span, "included here"),
                     );
                     continue;
                 }
@@ -164,8 +196,11 @@ impl Loader<'_> {
             // A symlink can still point outside: compare the real paths.
             if !canonical.starts_with(canonical_dir) {
                 self.errors.push(
-                    Diagnostic::new(Code::IncludeEscapes, format!("`use \"{}\"` leads outside the including file's directory", u.path))
-                        .at(u.span, format!("resolves to `{}`", canonical.display())),
+                    Diagnostic::new(
+                        Code::IncludeEscapes,
+                        format!("`use \"{}\"` leads outside the including file's directory", u.path),
+                    )
+                    .at(u.span, format!("resolves to `{}`", canonical.display())),
                 );
                 continue;
             }
@@ -184,7 +219,8 @@ impl Loader<'_> {
                 Ok(t) => t,
                 Err(e) => {
                     self.errors.push(
-                        Diagnostic::new(Code::IncludeNotFound, format!("cannot read `{}`: {e}", path.display())).at(u.span, "included here"),
+                        Diagnostic::new(Code::IncludeNotFound, format!("cannot read `{}`: {e}", path.display()))
+                            .at(u.span, "included here"),
                     );
                     continue;
                 }

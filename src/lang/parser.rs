@@ -150,10 +150,7 @@ fn ident(file: FileId, pair: P) -> Ident {
 fn expr(file: FileId, pair: P) -> Expr {
     PRATT
         .map_primary(|p| primary(file, p))
-        .map_prefix(|op, rhs| Expr {
-            span: span(file, &op).to(rhs.span),
-            kind: ExprKind::Neg(Box::new(rhs)),
-        })
+        .map_prefix(|op, rhs| Expr { span: span(file, &op).to(rhs.span), kind: ExprKind::Neg(Box::new(rhs)) })
         .map_infix(|lhs, op, rhs| {
             let op = match op.as_rule() {
                 Rule::add => BinOp::Add,
@@ -200,10 +197,7 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
         // Punctuation and keywords only: whitespace, comments and the characters inside
         // names and numbers are summed up by the rules' own words.
         .filter(|t| {
-            matches!(
-                t.as_str(),
-                "(" | ")" | "," | "=" | "{" | "}" | ":" | "\"" | "model" | "block" | "use" | "else"
-            )
+            matches!(t.as_str(), "(" | ")" | "," | "=" | "{" | "}" | ":" | "\"" | "model" | "block" | "use" | "else")
         })
         .map(|t| format!("`{t}`"))
         .collect();

@@ -46,9 +46,12 @@ impl Names {
     fn claim(&mut self, label: Option<&Ident>, kind: &str) -> Result<String, Diagnostic> {
         if let Some(l) = label {
             if !self.taken.insert(l.name.clone()) {
-                return Err(Diagnostic::new(Code::DuplicateName, format!("the name `{}` is used twice in this scope", l.name))
-                    .at(l.span, "used again here")
-                    .help("layer names must be unique among their siblings: rename one"));
+                return Err(Diagnostic::new(
+                    Code::DuplicateName,
+                    format!("the name `{}` is used twice in this scope", l.name),
+                )
+                .at(l.span, "used again here")
+                .help("layer names must be unique among their siblings: rename one"));
             }
             return Ok(l.name.clone());
         }
@@ -109,19 +112,26 @@ impl<'a> Resolver<'a> {
         let context = match scope.get("context") {
             Some(Evaluated { value: Value::Int(t), .. }) if *t > 0 => Some(Dim::new(*t as u64, "context")),
             Some(other) => {
-                let span = model.params.iter().find(|p| p.name.name == "context").map_or(model.name.span, |p| p.name.span);
+                let span =
+                    model.params.iter().find(|p| p.name.name == "context").map_or(model.name.span, |p| p.name.span);
                 self.errors.push(
-                    Diagnostic::new(Code::InvalidArgument, format!("`context` must be a positive integer, not {}", other.value))
-                        .at(span, "the context length"),
+                    Diagnostic::new(
+                        Code::InvalidArgument,
+                        format!("`context` must be a positive integer, not {}", other.value),
+                    )
+                    .at(span, "the context length"),
                 );
                 None
             }
             None => {
                 if !self.errors.iter().any(|e| e.code == Code::ReservedName) {
                     self.errors.push(
-                        Diagnostic::new(Code::ReservedName, format!("model `{}` declares no `context` parameter", model.name.name))
-                            .at(model.name.span, "needs a context length")
-                            .help(format!("declare it with a default: `model {}(context = 128, ...)`", model.name.name)),
+                        Diagnostic::new(
+                            Code::ReservedName,
+                            format!("model `{}` declares no `context` parameter", model.name.name),
+                        )
+                        .at(model.name.span, "needs a context length")
+                        .help(format!("declare it with a default: `model {}(context = 128, ...)`", model.name.name)),
                     );
                 }
                 None
@@ -190,7 +200,11 @@ impl<'a> Resolver<'a> {
                     self.errors.push(unknown_name(n, expr, &scope));
                 }
                 Ok(v) => {
-                    params.push(ModelParam { name: name.to_string(), value: v.value.clone(), overridden: given.is_some() });
+                    params.push(ModelParam {
+                        name: name.to_string(),
+                        value: v.value.clone(),
+                        overridden: given.is_some(),
+                    });
                     scope.define(name, Evaluated::atom(v.value, name));
                 }
                 Err(d) => self.errors.push(d),
@@ -274,7 +288,12 @@ impl<'a> Resolver<'a> {
                         return x;
                     }
                 };
-                let node = Node { path: format!("{prefix}{name}"), op: Op::Layer { kind, args }, inputs: vec![x], span: callee.span };
+                let node = Node {
+                    path: format!("{prefix}{name}"),
+                    op: Op::Layer { kind, args },
+                    inputs: vec![x],
+                    span: callee.span,
+                };
                 self.push(node).unwrap_or(x)
             }
             StmtKind::Repeat { count, body } => {
@@ -286,8 +305,11 @@ impl<'a> Resolver<'a> {
                     }
                     Ok(v) => {
                         self.errors.push(
-                            Diagnostic::new(Code::RepeatCount, format!("a repeat count must be a non-negative integer, not {}", v.value))
-                                .at(count.span, "the count"),
+                            Diagnostic::new(
+                                Code::RepeatCount,
+                                format!("a repeat count must be a non-negative integer, not {}", v.value),
+                            )
+                            .at(count.span, "the count"),
                         );
                         return x;
                     }
@@ -322,8 +344,11 @@ impl<'a> Resolver<'a> {
                 }
                 Ok(v) => {
                     self.errors.push(
-                        Diagnostic::new(Code::ArgumentType, format!("a condition must be a boolean, found {} `{}`", v.value.type_name(), v.value))
-                            .at(condition.span, "not `true` or `false`"),
+                        Diagnostic::new(
+                            Code::ArgumentType,
+                            format!("a condition must be a boolean, found {} `{}`", v.value.type_name(), v.value),
+                        )
+                        .at(condition.span, "not `true` or `false`"),
                     );
                     x
                 }
@@ -447,8 +472,9 @@ impl<'a> Resolver<'a> {
         for arg in args {
             let arg_name = arg.name.name.as_str();
             let Some(spec) = specs.iter().find(|s| s.name == arg_name) else {
-                let d = Diagnostic::new(Code::UnknownArgument, format!("`{}` has no argument `{arg_name}`", kind.name()))
-                    .at(arg.name.span, "unknown argument");
+                let d =
+                    Diagnostic::new(Code::UnknownArgument, format!("`{}` has no argument `{arg_name}`", kind.name()))
+                        .at(arg.name.span, "unknown argument");
                 let d = match did_you_mean(arg_name, specs.iter().map(|s| s.name)) {
                     Some(best) => {
                         misspelt.insert(best);
@@ -489,9 +515,12 @@ impl<'a> Resolver<'a> {
                 }
                 None => {
                     self.errors.push(
-                        Diagnostic::new(Code::MissingArgument, format!("`{}` needs the argument `{}`", kind.name(), spec.name))
-                            .at(callee.span, format!("`{}` is missing", spec.name))
-                            .help(format!("add `{} = ...`: {}", spec.name, spec.doc)),
+                        Diagnostic::new(
+                            Code::MissingArgument,
+                            format!("`{}` needs the argument `{}`", kind.name(), spec.name),
+                        )
+                        .at(callee.span, format!("`{}` is missing", spec.name))
+                        .help(format!("add `{} = ...`: {}", spec.name, spec.doc)),
                     );
                     ok = false;
                 }
@@ -516,7 +545,7 @@ fn typed(spec: &ArgSpec, v: Evaluated, expr: &super::ast::Expr, scope: &Scope) -
             Code::ArgumentType,
             format!("`{}` must be {}, found {} `{found}`", spec.name, spec.ty.describe(), found.type_name()),
         )
-        .at(expr.span, format!("{}", found.type_name()))
+        .at(expr.span, found.type_name())
     };
     match (&spec.ty, &v.value) {
         (ArgType::Int, Value::Int(_)) | (ArgType::Float, Value::Float(_)) | (ArgType::Bool, Value::Bool(_)) => Ok(v),

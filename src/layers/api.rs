@@ -138,8 +138,9 @@ impl Args {
     pub fn dim(&self, name: &'static str) -> Result<Dim, LayerError> {
         let v = self.int(name)?;
         if v <= 0 {
-            return Err(LayerError::argument(name, format!("`{name}` must be positive, not {v}"))
-                .label("must be at least 1"));
+            return Err(
+                LayerError::argument(name, format!("`{name}` must be positive, not {v}")).label("must be at least 1")
+            );
         }
         Ok(Dim::new(v as u64, self.value(name)?.sym.clone()))
     }
@@ -166,8 +167,9 @@ impl Args {
     pub fn positive(&self, name: &'static str) -> Result<f64, LayerError> {
         let v = self.float(name)?;
         if !(v.is_finite() && v > 0.0) {
-            return Err(LayerError::argument(name, format!("`{name}` must be positive, not {v}"))
-                .label("must be above 0"));
+            return Err(
+                LayerError::argument(name, format!("`{name}` must be positive, not {v}")).label("must be above 0")
+            );
         }
         Ok(v)
     }
@@ -249,11 +251,18 @@ impl Role {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Init {
     /// N(0, std^2): `nn.Embedding`.
-    Normal { std: f64 },
+    Normal {
+        std: f64,
+    },
     /// U(-bound, bound): `nn.Linear` weight and bias, bound = 1/sqrt(fan_in).
-    Uniform { bound: f64 },
+    Uniform {
+        bound: f64,
+    },
     /// Xavier-uniform, bound = sqrt(6 / (fan_in + fan_out)): `nn.MultiheadAttention`'s in-projection.
-    XavierUniform { fan_in: u64, fan_out: u64 },
+    XavierUniform {
+        fan_in: u64,
+        fan_out: u64,
+    },
     Ones,
     Zeros,
 }

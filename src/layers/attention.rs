@@ -79,7 +79,12 @@ impl LayerKind for Attention {
         if rope && (width.size / heads.size) % 2 != 0 {
             return Err(LayerError::new(
                 ErrorKind::Indivisible,
-                format!("RoPE needs an even head width, but {} / {} = {}", width.size, heads.size, width.size / heads.size),
+                format!(
+                    "RoPE needs an even head width, but {} / {} = {}",
+                    width.size,
+                    heads.size,
+                    width.size / heads.size
+                ),
             )
             .blame("rope")
             .label("rotates pairs of dimensions"));

@@ -4,8 +4,8 @@
 //! (see `tests/custom_layer.rs`).
 
 mod api;
-mod registry;
 pub mod reference;
+mod registry;
 
 mod activation;
 mod attention;

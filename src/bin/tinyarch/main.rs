@@ -8,7 +8,11 @@ use tinyarch::ir::{self, Convention, Limits};
 use tinyarch::{Diagnostics, Options, Registry};
 
 #[derive(Parser)]
-#[command(name = "tinyarch", version, about = "Compare small language-model architectures under a fixed compute budget")]
+#[command(
+    name = "tinyarch",
+    version,
+    about = "Compare small language-model architectures under a fixed compute budget"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
