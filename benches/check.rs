@@ -20,7 +20,7 @@ fn main() {
     let mut files = Vec::new();
     zoo(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models"), &mut files);
     let options = Options::vocab(65);
-    let mut check_all = || {
+    let check_all = || {
         for f in &files {
             check_file(f, &options).expect("the zoo checks");
         }

@@ -5,6 +5,7 @@ use super::check::bytes;
 use super::{Checked, Convention, Op, human};
 use serde::Serialize;
 use std::fmt::Write as _;
+use std::path::Path;
 
 /// How `tinyarch graph` prints a graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,8 +52,15 @@ pub fn check_table(c: &Checked, convention: Convention) -> String {
             Op::Input => (String::new(), "(input)".to_string()),
             _ => {
                 let (line, _) = g.sources.line_col(node.span);
-                let file =
-                    if node.span.file == 0 { String::new() } else { format!("{}:", g.sources.name(node.span.file)) };
+                // Lines of included files carry the file's name; the model's own need none.
+                let file = match node.span.file {
+                    0 => String::new(),
+                    f => {
+                        let name = g.sources.name(f);
+                        let short = Path::new(name).file_name().map_or(name.into(), |n| n.to_string_lossy());
+                        format!("{short}:")
+                    }
+                };
                 (format!("{file}{line}"), node.path.clone())
             }
         };
@@ -120,7 +128,7 @@ pub fn check_table(c: &Checked, convention: Convention) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "  training FLOPs per sample, all {} positions predicted: {}",
+        "  training FLOPs per sample (predicting {} positions): {}",
         s.predicted_tokens,
         conventions.join(", ")
     );
