@@ -90,8 +90,9 @@ impl LayerKind for Attention {
             .label("rotates pairs of dimensions"));
         }
         let positions = input.dims[0].size;
-        count(&[2, positions, positions, width.size])?;
-        count(&[2, positions, width.size, 3 * width.size])?;
+        // Every FLOP and activation sum below is at most these bounds (heads <= width).
+        count(&[16, positions, positions, width.size])?;
+        count(&[16, positions, width.size, width.size])?;
         Ok(Box::new(Configured {
             output: input.clone(),
             positions,

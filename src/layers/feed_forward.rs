@@ -46,7 +46,8 @@ impl LayerKind for FeedForward {
         let dropout = args.probability("dropout")? > 0.0;
         let bias = args.bool("bias")?;
         let width = float_width(input, "`[..., d]` activations")?;
-        count(&[4, input.rows(), width.size, hidden.size])?;
+        // Bounds every FLOP sum below.
+        count(&[8, input.rows(), width.size, hidden.size])?;
         Ok(Box::new(Configured {
             output: input.clone(),
             rows: input.rows(),

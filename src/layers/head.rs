@@ -59,7 +59,8 @@ impl LayerKind for Head {
         } else {
             None
         };
-        count(&[2, input.rows(), width.size, env.vocab.size])?;
+        // Bounds the product and bias FLOPs together.
+        count(&[4, input.rows(), width.size, env.vocab.size])?;
         Ok(Box::new(Configured {
             output: input.with_width(env.vocab.clone()),
             rows: input.rows(),

@@ -34,7 +34,8 @@ impl LayerKind for Linear {
         let out = args.dim("out")?;
         let bias = args.bool("bias")?;
         let fan_in = float_width(input, "`[..., d]` activations")?;
-        count(&[2, input.rows(), fan_in.size, out.size])?;
+        // Bounds the product and bias FLOPs together.
+        count(&[4, input.rows(), fan_in.size, out.size])?;
         Ok(Box::new(Configured {
             output: input.with_width(out.clone()),
             rows: input.rows(),
