@@ -1,24 +1,12 @@
 //! How long `check` takes over the whole zoo: parse, resolve and check every model in
 //! `models/`, as `tinyarch check models/**/*.model` does. Run with `cargo bench --bench check`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 use tinyarch::{Options, check_file};
 
-fn zoo(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            zoo(&path, out);
-        } else if path.extension().is_some_and(|e| e == "model") {
-            out.push(path);
-        }
-    }
-}
-
 fn main() {
-    let mut files = Vec::new();
-    zoo(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models"), &mut files);
+    let files = tinyarch::lang::model_files(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("models")]).unwrap();
     let options = Options::vocab(65);
     let check_all = || {
         for f in &files {

@@ -132,17 +132,8 @@ fn random_text(rng: &mut Rng) -> String {
 }
 
 fn zoo() -> Vec<(PathBuf, String)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
-    let mut out = Vec::new();
-    for dir in [root.clone(), root.join("study")] {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "model") {
-                out.push((dir.clone(), std::fs::read_to_string(&path).unwrap()));
-            }
-        }
-    }
-    out
+    let files = tinyarch::lang::model_files(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("models")]).unwrap();
+    files.into_iter().map(|f| (f.parent().unwrap().to_path_buf(), std::fs::read_to_string(&f).unwrap())).collect()
 }
 
 #[test]

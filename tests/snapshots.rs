@@ -1,7 +1,7 @@
 //! Snapshots: the compiled graph of every model in `models/` (default parameters, vocab 65),
 //! and the rendered diagnostic of every file in `tests/inputs/errors/`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use tinyarch::ir::{Format, render_graph};
 use tinyarch::{Options, check_file};
 
@@ -9,22 +9,9 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn model_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            model_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "model") {
-            out.push(path);
-        }
-    }
-}
-
 #[test]
 fn every_zoo_model_compiles_to_its_snapshot() {
-    let mut files = Vec::new();
-    model_files(&root().join("models"), &mut files);
+    let files = tinyarch::lang::model_files(&[root().join("models")]).unwrap();
     assert!(files.len() >= 6, "the zoo has the study's ladder and the GPT");
     for file in files {
         let relative = file.strip_prefix(root()).unwrap();

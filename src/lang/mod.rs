@@ -36,6 +36,34 @@ impl Options {
     }
 }
 
+/// Expands directories into the `.model` files below them, sorted; files are kept as given.
+pub fn model_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            collect(path, &mut found)?;
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "model") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
 /// Reads, parses and resolves a model file and its includes.
 pub fn resolve_file(path: &Path, registry: &Registry, options: &Options) -> Result<Graph, Diagnostics> {
     let mut sources = SourceMap::new();

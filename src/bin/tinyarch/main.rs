@@ -22,6 +22,7 @@ struct Cli {
 enum Command {
     /// Check model files: shapes, parameters, FLOPs and memory, per layer.
     Check {
+        /// Model files, or directories to search for them.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         #[command(flatten)]
@@ -118,6 +119,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { files, model, flops } => {
+            let files = match tinyarch::lang::model_files(&files) {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("error: cannot list model files: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
             let mut failed = 0;
             for (i, file) in files.iter().enumerate() {
                 if i > 0 {
