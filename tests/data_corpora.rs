@@ -51,13 +51,21 @@ fn tiny_shakespeare_study_split_and_characters() {
     assert_eq!(ds.train.memory_bytes(), 2 * 892_117);
 
     let expected = [
-        (Split::Train, "First Citizen:", "def49bce5e5cfa77db4af90cfe88ff40"),
+        (
+            Split::Train,
+            "First Citizen:",
+            "def49bce5e5cfa77db4af90cfe88ff40",
+        ),
         (Split::Valid, "ANGELO:", "1518e307eb81a6aa8481b26d0bf688a6"),
         (Split::Test, "BAPTISTA:", "dea58de6ba2282b564865df82d9f17f7"),
     ];
     for (split, start, md5) in expected {
         let text = corpus.text(Some("study"), split).unwrap().unwrap();
-        assert!(text.starts_with(start), "{split} starts with {:?}", &text[..20]);
+        assert!(
+            text.starts_with(start),
+            "{split} starts with {:?}",
+            &text[..20]
+        );
         assert_eq!(md5_hex(text), md5, "md5 of split {split}");
     }
     // The decoded training stream is the training text.
@@ -112,7 +120,10 @@ fn wikitext_2_standard_and_study_tokenizers() {
 #[test]
 fn load_resolves_the_corpus_by_name() {
     let ds = data::load("ptb", &locator(), Some("standard"), Some("study")).unwrap();
-    assert_eq!((ds.corpus.as_str(), ds.split_set.as_str()), ("ptb", "standard"));
+    assert_eq!(
+        (ds.corpus.as_str(), ds.split_set.as_str()),
+        ("ptb", "standard")
+    );
     assert_eq!(ds.train.len(), 887_521);
 }
 

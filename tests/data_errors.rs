@@ -121,7 +121,10 @@ fn a_missing_file_names_the_corpus_every_place_searched_and_the_fetch_command() 
     let msg = err.to_string();
     assert!(matches!(err, DataError::MissingFile { .. }), "{msg}");
     assert!(msg.contains("corpus `wikitext-2`"), "{msg}");
-    assert!(msg.contains("`wikitext-2/wiki.train.tokens` not found"), "{msg}");
+    assert!(
+        msg.contains("`wikitext-2/wiki.train.tokens` not found"),
+        "{msg}"
+    );
     for dir in [&a.0, &b.0] {
         let searched = dir.join("wikitext-2/wiki.train.tokens");
         assert!(msg.contains(&searched.display().to_string()), "{msg}");
@@ -152,7 +155,15 @@ fn a_corrupted_byte_is_a_checksum_error_and_nothing_is_tokenized() {
     assert!(msg.contains(&path.display().to_string()), "{msg}");
     assert!(msg.contains(expected) && msg.contains(actual), "{msg}");
     assert!(!msg.contains("truncated"), "{msg}");
-    assert!(data::load("tiny-shakespeare", &Locator::new([tmp.0.clone()]), None, None).is_err());
+    assert!(
+        data::load(
+            "tiny-shakespeare",
+            &Locator::new([tmp.0.clone()]),
+            None,
+            None
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -195,7 +206,10 @@ fn an_unknown_corpus_suggests_the_closest_name_and_lists_all() {
 fn unknown_split_sets_and_tokenizers_suggest_names() {
     let d = data::builtin("tiny-shakespeare").unwrap();
     let msg = d.split_set(Some("studdy")).unwrap_err().to_string();
-    assert!(msg.contains("has no split set `studdy`: did you mean `study`?"), "{msg}");
+    assert!(
+        msg.contains("has no split set `studdy`: did you mean `study`?"),
+        "{msg}"
+    );
     let msg = d.tokenizer(Some("words")).unwrap_err().to_string();
     assert!(msg.contains("its tokenizers are: `chars`"), "{msg}");
 }
@@ -210,10 +224,17 @@ fn a_malformed_descriptor_reports_line_and_column() {
     };
     assert_eq!(line, 4);
     assert_eq!(column, 5);
-    assert!(err.to_string().starts_with("malformed corpus descriptor `bad.ron`:4:5: "));
+    assert!(
+        err.to_string()
+            .starts_with("malformed corpus descriptor `bad.ron`:4:5: ")
+    );
 
     // Unknown fields are rejected, with their position.
-    let ptb = include_str!("../corpora/ptb.ron").replacen("    dir:", "    colour: \"red\",\n    dir:", 1);
+    let ptb = include_str!("../corpora/ptb.ron").replacen(
+        "    dir:",
+        "    colour: \"red\",\n    dir:",
+        1,
+    );
     let err = Descriptor::from_str(&ptb, "`ptb.ron`").unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("colour"), "{msg}");

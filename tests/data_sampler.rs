@@ -35,13 +35,7 @@ fn starts(batches: &[Batch]) -> Vec<u32> {
 
 #[test]
 fn the_same_seed_gives_the_same_batches_and_other_seeds_or_epochs_differ() {
-    let ds = data::load(
-        "tiny-shakespeare",
-        &Locator::new([data_dir()]),
-        None,
-        None,
-    )
-    .unwrap();
+    let ds = data::load("tiny-shakespeare", &Locator::new([data_dir()]), None, None).unwrap();
     let config = SamplerConfig::study_train(128, 32, 100, None, 7);
     let a = Sampler::new(&ds.train, config).unwrap();
     let b = Sampler::new(&ds.train, config).unwrap();
@@ -53,7 +47,14 @@ fn the_same_seed_gives_the_same_batches_and_other_seeds_or_epochs_differ() {
 
     let shuffled = SamplerConfig::standard_train(64, 16, 7);
     let s1 = Sampler::new(&ds.train, shuffled).unwrap();
-    let s2 = Sampler::new(&ds.train, SamplerConfig { seed: 9, ..shuffled }).unwrap();
+    let s2 = Sampler::new(
+        &ds.train,
+        SamplerConfig {
+            seed: 9,
+            ..shuffled
+        },
+    )
+    .unwrap();
     assert_eq!(collect(&s1, 2), collect(&s1, 2));
     assert_ne!(collect(&s1, 2), collect(&s2, 2));
 }
@@ -77,7 +78,10 @@ fn random_windows_predict_the_next_token_within_the_first_tokens() {
         for (row, &target) in b.ids.chunks(8).zip(&b.targets) {
             assert!(row.windows(2).all(|w| w[1] == w[0] + 1));
             assert_eq!(target, row[7] + 1, "the target is the next token");
-            assert!(target < 1_000, "window and target within the first 1000 tokens");
+            assert!(
+                target < 1_000,
+                "window and target within the first 1000 tokens"
+            );
         }
     }
     // Starts are drawn with replacement over all 992 possible starts.
@@ -149,7 +153,11 @@ fn standard_training_shuffles_whole_windows_and_drops_the_tail() {
     let mut s = starts(&batches);
     assert_ne!(s, (0..10).map(|j| j * 10).collect::<Vec<_>>(), "shuffled");
     s.sort_unstable();
-    assert_eq!(s, (0..10).map(|j| j * 10).collect::<Vec<_>>(), "each window once");
+    assert_eq!(
+        s,
+        (0..10).map(|j| j * 10).collect::<Vec<_>>(),
+        "each window once"
+    );
     assert_ne!(starts(&collect(&sampler, 1)), starts(&batches));
 }
 
@@ -174,7 +182,10 @@ fn bad_settings_are_errors() {
     ];
     for config in &bad[..bad.len() - 1] {
         let err = Sampler::new(&tokens, *config).unwrap_err();
-        assert!(matches!(err, DataError::Sampler { .. }), "{config:?}: {err}");
+        assert!(
+            matches!(err, DataError::Sampler { .. }),
+            "{config:?}: {err}"
+        );
         assert!(err.to_string().contains("\nhelp: "), "{err}");
     }
     // An evaluation shorter than one window still scores what there is.

@@ -304,16 +304,16 @@ impl Descriptor {
                         "name one of the files listed in `files`",
                     ));
                 };
-                if let Part::Range { start, end, .. } = part {
-                    if start >= end || *end > file.bytes {
-                        return Err(invalid(
-                            format!(
-                                "split `{split}` of split set `{set_name}` has range {start}..{end}, which is empty or beyond the {} bytes of `{}`",
-                                file.bytes, file.name
-                            ),
-                            "a range needs `start < end <= bytes`",
-                        ));
-                    }
+                if let Part::Range { start, end, .. } = part
+                    && (start >= end || *end > file.bytes)
+                {
+                    return Err(invalid(
+                        format!(
+                            "split `{split}` of split set `{set_name}` has range {start}..{end}, which is empty or beyond the {} bytes of `{}`",
+                            file.bytes, file.name
+                        ),
+                        "a range needs `start < end <= bytes`",
+                    ));
                 }
             }
         }
@@ -325,7 +325,9 @@ impl Descriptor {
                 };
                 if bad(eos) || bad(unk) {
                     return Err(invalid(
-                        format!("tokenizer `{name}` has an `eos` or `unk` token that is empty or contains whitespace"),
+                        format!(
+                            "tokenizer `{name}` has an `eos` or `unk` token that is empty or contains whitespace"
+                        ),
                         "use a single word such as `<eos>`",
                     ));
                 }
@@ -386,9 +388,7 @@ impl Catalog {
     /// The built-ins plus every `*.ron` file at the top of the given data directories
     /// (directories that do not exist are skipped). A built-in name cannot be redefined: a
     /// file with the same name as an earlier entry is ignored.
-    pub fn discover<'a>(
-        dirs: impl IntoIterator<Item = &'a Path>,
-    ) -> Result<Catalog, DataError> {
+    pub fn discover<'a>(dirs: impl IntoIterator<Item = &'a Path>) -> Result<Catalog, DataError> {
         let mut catalog = Catalog::builtin();
         for dir in dirs {
             let Ok(read) = std::fs::read_dir(dir) else {
@@ -482,6 +482,9 @@ mod tests {
             "train: File(\"ptb.training.txt\")",
         );
         let err = Descriptor::from_str(&src, "test").unwrap_err().to_string();
-        assert!(err.contains("`ptb.training.txt`, which is not in `files`"), "{err}");
+        assert!(
+            err.contains("`ptb.training.txt`, which is not in `files`"),
+            "{err}"
+        );
     }
 }

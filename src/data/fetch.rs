@@ -156,7 +156,15 @@ fn download_into(
         message,
         help: "check the network connection and try again".into(),
     };
-    let response = agent.get(url).call().map_err(|e| failed(e.to_string()))?;
+    let response = agent.get(url).call().map_err(|e| match e {
+        ureq::Error::StatusCode(code) => DataError::Download {
+            url: url.to_string(),
+            message: format!("the server answered HTTP {code}"),
+            help: "check the `url` in the corpus descriptor, or `$TINYARCH_MIRROR` if it is set"
+                .into(),
+        },
+        e => failed(e.to_string()),
+    })?;
     // Read at most one byte more than expected: enough to tell an oversized body, never more.
     let mut body = response
         .into_body()
@@ -164,7 +172,10 @@ fn download_into(
         .limit(u64::MAX)
         .reader()
         .take(file.bytes + 1);
-    let mut out = temp.file.as_ref().ok_or_else(|| failed("no temporary file".into()))?;
+    let mut out = temp
+        .file
+        .as_ref()
+        .ok_or_else(|| failed("no temporary file".into()))?;
     let mut hasher = Sha256::new();
     let mut total = 0u64;
     let mut buf = vec![0u8; 1 << 16];
@@ -173,7 +184,11 @@ fn download_into(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(failed(format!("the transfer broke off after {total} bytes: {e}"))),
+            Err(e) => {
+                return Err(failed(format!(
+                    "the transfer broke off after {total} bytes: {e}"
+                )));
+            }
         };
         hasher.update(&buf[..n]);
         out.write_all(&buf[..n]).map_err(|source| DataError::Io {

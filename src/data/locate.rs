@@ -129,6 +129,22 @@ impl Locator {
         &self.dirs
     }
 
+    /// Errors if a directory named explicitly (flag, environment, API) does not exist; the
+    /// cache may not exist yet. [`Locator::find`] makes the same check.
+    pub fn check_dirs(&self) -> Result<(), DataError> {
+        match self
+            .dirs
+            .iter()
+            .find(|d| d.origin != DirOrigin::Cache && !d.path.is_dir())
+        {
+            Some(d) => Err(DataError::DataDirMissing {
+                path: d.path.clone(),
+                origin: d.origin.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// The path of `file` of `corpus`: the first data directory that has it.
     ///
     /// A directory named explicitly (flag, environment, API) that does not exist is an error,

@@ -164,10 +164,7 @@ impl Corpus {
 
     fn part_text(&self, part: &Part, split: Split) -> Result<&str, DataError> {
         // `validate` checked that every part names a listed file, and `open` loaded them all.
-        let text = self
-            .files
-            .get(part.file())
-            .map_or("", |f| f.text.as_str());
+        let text = self.files.get(part.file()).map_or("", |f| f.text.as_str());
         match part {
             Part::File(_) => Ok(text),
             Part::Range { file, start, end } => {
@@ -206,9 +203,15 @@ impl Corpus {
                 Tokenizer::words(train_text, eos.as_deref(), *order, unk.as_deref())
             }
         };
-        let valid = self.encode(&tok, self.part_text(&set.valid, Split::Valid)?, Split::Valid)?;
+        let valid = self.encode(
+            &tok,
+            self.part_text(&set.valid, Split::Valid)?,
+            Split::Valid,
+        )?;
         let test = match &set.test {
-            Some(part) => Some(self.encode(&tok, self.part_text(part, Split::Test)?, Split::Test)?),
+            Some(part) => {
+                Some(self.encode(&tok, self.part_text(part, Split::Test)?, Split::Test)?)
+            }
             None => None,
         };
         Ok(Dataset {

@@ -115,7 +115,11 @@ impl SamplerConfig {
     }
 
     /// The study's evaluation over the first `n_windows` windows (characters).
-    pub fn study_eval_windows(context: usize, batch_size: usize, n_windows: usize) -> SamplerConfig {
+    pub fn study_eval_windows(
+        context: usize,
+        batch_size: usize,
+        n_windows: usize,
+    ) -> SamplerConfig {
         SamplerConfig {
             context,
             batch_size,

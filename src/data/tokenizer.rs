@@ -120,7 +120,7 @@ pub struct Tokenizer {
 enum Kind {
     Chars {
         /// Ids of ASCII characters (`NONE` where absent): the common case without hashing.
-        ascii: [u32; 128],
+        ascii: Box<[u32; 128]>,
         other: HashMap<char, u32>,
     },
     Words {
@@ -157,7 +157,7 @@ impl Tokenizer {
             .map(char::from)
             .chain(seen_other)
             .collect();
-        let mut ascii = [NONE; 128];
+        let mut ascii = Box::new([NONE; 128]);
         let mut other = HashMap::new();
         for (id, &c) in chars.iter().enumerate() {
             if c.is_ascii() {
@@ -348,7 +348,9 @@ impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
-            self.add(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+            self.add(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
@@ -389,7 +391,8 @@ mod tests {
 
     #[test]
     fn words_with_eos_number_by_first_appearance() {
-        let (t, train) = Tokenizer::words(" b a\n a c\n", Some("<eos>"), VocabOrder::FirstSeen, None);
+        let (t, train) =
+            Tokenizer::words(" b a\n a c\n", Some("<eos>"), VocabOrder::FirstSeen, None);
         assert_eq!(t.vocab().tokens(), ["b", "a", "<eos>", "c"]);
         assert_eq!(train.to_vec(), [0, 1, 2, 1, 3, 2]);
         // A last line without `\n` still ends with `<eos>`.
