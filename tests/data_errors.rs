@@ -224,9 +224,9 @@ fn a_malformed_descriptor_reports_line_and_column() {
     };
     assert_eq!(line, 4);
     assert_eq!(column, 5);
-    assert!(
-        err.to_string()
-            .starts_with("malformed corpus descriptor `bad.ron`:4:5: ")
+    assert_eq!(
+        err.to_string(),
+        "malformed corpus descriptor `bad.ron`:4:5: expected comma\n  |\n4 |     dir: \"x\",\n  |     ^\nhelp: descriptors follow the format of the built-in ones in `corpora/*.ron`"
     );
 
     // Unknown fields are rejected, with their position.

@@ -178,15 +178,16 @@ impl Descriptor {
     pub fn from_str(source: &str, origin: &str) -> Result<Descriptor, DataError> {
         let options = ron::Options::default()
             .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
-        let descriptor: Descriptor =
-            options
-                .from_str(source)
-                .map_err(|e| DataError::DescriptorSyntax {
-                    origin: origin.to_string(),
-                    line: e.span.start.line,
-                    column: e.span.start.col,
-                    message: e.code.to_string(),
-                })?;
+        let descriptor: Descriptor = options.from_str(source).map_err(|e| {
+            let (line, column) = (e.span.start.line, e.span.start.col);
+            DataError::DescriptorSyntax {
+                origin: origin.to_string(),
+                line,
+                column,
+                message: lowercase_first(&e.code.to_string()),
+                snippet: snippet(source, line, column),
+            }
+        })?;
         descriptor.validate(origin)?;
         Ok(descriptor)
     }
@@ -353,6 +354,31 @@ impl Descriptor {
         }
         Ok(())
     }
+}
+
+/// `Expected comma` as `expected comma`: our messages start in lowercase.
+fn lowercase_first(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Line `line` of `source` (1-based) with a caret under column `column`, rustc style.
+fn snippet(source: &str, line: usize, column: usize) -> String {
+    let Some(text) = line.checked_sub(1).and_then(|i| source.lines().nth(i)) else {
+        return String::new();
+    };
+    let number = line.to_string();
+    let pad = " ".repeat(number.len());
+    // Tabs keep their width so the caret lines up.
+    let indent: String = text
+        .chars()
+        .take(column.saturating_sub(1))
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    format!("{pad} |\n{number} | {text}\n{pad} | {indent}^\n")
 }
 
 /// Where a descriptor came from.

@@ -27,7 +27,7 @@ pub enum DataError {
 
     /// A descriptor that is not valid RON for the descriptor types.
     #[error(
-        "malformed corpus descriptor {origin}:{line}:{column}: {message}\nhelp: descriptors follow the format of the built-in ones in `corpora/*.ron`"
+        "malformed corpus descriptor {origin}:{line}:{column}: {message}\n{snippet}help: descriptors follow the format of the built-in ones in `corpora/*.ron`"
     )]
     DescriptorSyntax {
         /// Where the descriptor came from (a path, or `built-in NAME`).
@@ -38,6 +38,8 @@ pub enum DataError {
         column: usize,
         /// What the parser expected.
         message: String,
+        /// The offending source line with a caret under the column (empty if unavailable).
+        snippet: String,
     },
 
     /// A descriptor that parses but does not make sense (a split naming an unknown file, ...).

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tinyarch::data::{self, Catalog, DataError, FetchOutcome, FileState, Locator};
+use tinyarch::data::{self, Catalog, DataError, FetchOutcome, FileState, Locator, Origin};
 
 /// `println!` that ignores a closed stdout (`tinyarch corpora | head`) instead of panicking.
 macro_rules! say {
@@ -14,7 +14,7 @@ macro_rules! say {
     }};
 }
 
-/// Arguments of `tinyarch corpora`.
+/// List the corpora (files, checksums, token counts, vocabularies) or download one.
 #[derive(clap::Args, Debug)]
 pub struct CorporaArgs {
     /// What to do; without a command, list the corpora.
@@ -70,7 +70,7 @@ fn list(locator: &Locator) -> Result<ExitCode, DataError> {
         say!("  {}  (from {}{note})", dir.path.display(), dir.origin);
     }
     let mut any_corrupt = false;
-    for (descriptor, _) in catalog(locator)?.iter() {
+    for (descriptor, origin) in catalog(locator)?.iter() {
         let status = data::inspect(descriptor, locator);
         let files = &status.files;
         let state = if status.verified() {
@@ -88,6 +88,9 @@ fn list(locator: &Locator) -> Result<ExitCode, DataError> {
         };
         say!();
         say!("{}  {state}  {}", descriptor.name, descriptor.description);
+        if let Origin::File(path) = origin {
+            say!("  descriptor: {}", path.display());
+        }
         if let Some(license) = &descriptor.license {
             say!("  license: {license}");
         }
