@@ -169,7 +169,6 @@ fn download_into(
     let mut body = response
         .into_body()
         .into_with_config()
-        .limit(u64::MAX)
         .reader()
         .take(file.bytes + 1);
     let mut out = temp
