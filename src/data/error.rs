@@ -1,0 +1,337 @@
+//! The one error type of the data layer.
+//!
+//! Each message states the problem on its first line (lowercase, no final period, identifiers in
+//! backticks) and says what to do on a following `help:` line, so the CLI can print it as is.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Everything that can go wrong while finding, verifying, fetching, tokenizing or sampling data.
+#[derive(Debug, Error)]
+pub enum DataError {
+    /// A corpus name that no descriptor defines.
+    #[error(
+        "unknown corpus `{name}`{}\nhelp: known corpora: {}",
+        did_you_mean(suggestion.as_deref()),
+        backticked(known)
+    )]
+    UnknownCorpus {
+        /// The name asked for.
+        name: String,
+        /// The closest known name, when one is close.
+        suggestion: Option<String>,
+        /// Every known corpus name.
+        known: Vec<String>,
+    },
+
+    /// A descriptor that is not valid RON for the descriptor types.
+    #[error(
+        "malformed corpus descriptor {origin}:{line}:{column}: {message}\n{snippet}help: descriptors follow the format of the built-in ones in `corpora/*.ron`"
+    )]
+    DescriptorSyntax {
+        /// Where the descriptor came from (a path, or `built-in NAME`).
+        origin: String,
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+        /// What the parser expected.
+        message: String,
+        /// The offending source line with a caret under the column (empty if unavailable).
+        snippet: String,
+    },
+
+    /// A descriptor that parses but does not make sense (a split naming an unknown file, ...).
+    #[error("invalid corpus descriptor {origin}: {message}\nhelp: {help}")]
+    DescriptorInvalid {
+        /// Where the descriptor came from.
+        origin: String,
+        /// The problem.
+        message: String,
+        /// How to fix it.
+        help: String,
+    },
+
+    /// A split set or tokenizer name that the corpus does not define.
+    #[error(
+        "corpus `{corpus}` has no {what} `{name}`{}\nhelp: its {what}s are: {}",
+        did_you_mean(suggestion.as_deref()),
+        backticked(known)
+    )]
+    UnknownName {
+        /// The corpus.
+        corpus: String,
+        /// `split set` or `tokenizer`.
+        what: &'static str,
+        /// The name asked for.
+        name: String,
+        /// The closest known name, when one is close.
+        suggestion: Option<String>,
+        /// The names the corpus defines.
+        known: Vec<String>,
+    },
+
+    /// A data directory given explicitly (`--data` or `$TINYARCH_DATA`) that does not exist.
+    #[error(
+        "data directory `{}` (from {origin}) does not exist\nhelp: point {origin} at the folder that holds the corpus folders, e.g. `ptb/ptb.train.txt`",
+        path.display()
+    )]
+    DataDirMissing {
+        /// The directory.
+        path: PathBuf,
+        /// Where it came from: `--data`, `$TINYARCH_DATA`, ...
+        origin: String,
+    },
+
+    /// A corpus file found in none of the data directories.
+    #[error(
+        "corpus `{corpus}`: file `{file}` not found\n{}help: download it with `tinyarch corpora fetch {corpus}`, or put it at `<data dir>/{file}`",
+        searched_list(searched)
+    )]
+    MissingFile {
+        /// The corpus.
+        corpus: String,
+        /// The file, relative to a data directory (`ptb/ptb.train.txt`).
+        file: String,
+        /// Every place looked at, each with where that directory came from.
+        searched: Vec<Searched>,
+    },
+
+    /// A file whose SHA-256 is not the descriptor's: corrupt, truncated or a different version.
+    #[error(
+        "checksum mismatch for `{}`{}\n  expected sha256 {expected}\n  actual   sha256 {actual}\nhelp: the file is corrupt or a different version; delete it and run `tinyarch corpora fetch {corpus}`",
+        path.display(),
+        size_note(*expected_bytes, *actual_bytes)
+    )]
+    ChecksumMismatch {
+        /// The corpus.
+        corpus: String,
+        /// The file (or the download's temporary file).
+        path: PathBuf,
+        /// The descriptor's hash.
+        expected: String,
+        /// The file's hash.
+        actual: String,
+        /// The descriptor's size in bytes.
+        expected_bytes: u64,
+        /// The file's size in bytes.
+        actual_bytes: u64,
+    },
+
+    /// A file system operation that failed.
+    #[error("cannot {action} `{}`: {source}\nhelp: check that the path exists and is readable", path.display())]
+    Io {
+        /// What was being done (`read`, `create`, ...).
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+
+    /// A corpus file that a tokenizer needs as text but that is not UTF-8.
+    #[error(
+        "`{}` is not valid UTF-8 at byte {offset}\nhelp: word and character tokenizers read UTF-8 text",
+        path.display()
+    )]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset of the first invalid sequence.
+        offset: usize,
+    },
+
+    /// A byte-range split that cuts a multi-byte character.
+    #[error(
+        "corpus `{corpus}`: split `{split}` boundary {offset} of `{file}` falls inside a UTF-8 character\nhelp: move the boundary in the descriptor to a character boundary"
+    )]
+    SplitNotOnCharBoundary {
+        /// The corpus.
+        corpus: String,
+        /// The split (`train`, ...).
+        split: String,
+        /// The file.
+        file: String,
+        /// The offending byte offset.
+        offset: u64,
+    },
+
+    /// A word in a validation or test split that the training vocabulary lacks.
+    #[error(
+        "corpus `{corpus}`: word `{word}` in split `{split}` is not in the training vocabulary\nhelp: set `unk` in the tokenizer of the descriptor to map unknown words to a token"
+    )]
+    OutOfVocabulary {
+        /// The corpus.
+        corpus: String,
+        /// The split.
+        split: String,
+        /// The word.
+        word: String,
+    },
+
+    /// A download that failed before its checksum could be checked.
+    #[error("cannot download `{url}`: {message}\nhelp: {help}")]
+    Download {
+        /// The URL.
+        url: String,
+        /// What went wrong.
+        message: String,
+        /// What to do.
+        help: String,
+    },
+
+    /// A download whose bytes do not match the descriptor (nothing is kept).
+    #[error(
+        "downloaded `{url}` does not match its checksum{}\n  expected sha256 {expected}\n  actual   sha256 {actual}\nhelp: nothing was saved; try again, or point `$TINYARCH_MIRROR` at another copy",
+        size_note(*expected_bytes, *actual_bytes)
+    )]
+    DownloadCorrupt {
+        /// The URL.
+        url: String,
+        /// The descriptor's hash.
+        expected: String,
+        /// The hash of the bytes received.
+        actual: String,
+        /// The descriptor's size in bytes.
+        expected_bytes: u64,
+        /// The bytes received.
+        actual_bytes: u64,
+    },
+
+    /// A plain-HTTP URL for a host other than this machine.
+    #[error(
+        "refusing to download over plain http: `{url}`\nhelp: use an `https://` URL (plain `http://` is allowed only for `127.0.0.1` and `localhost`)"
+    )]
+    InsecureUrl {
+        /// The URL.
+        url: String,
+    },
+
+    /// No per-user cache directory is known and none was given.
+    #[error(
+        "no cache directory to download into\nhelp: pass `--data DIR`, or set `$TINYARCH_CACHE`"
+    )]
+    NoCacheDir,
+
+    /// Sampler settings that cannot produce a batch.
+    #[error("invalid sampler settings: {message}\nhelp: {help}")]
+    Sampler {
+        /// The problem.
+        message: String,
+        /// What to do.
+        help: String,
+    },
+}
+
+/// One place searched for a corpus file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Searched {
+    /// The full path looked at.
+    pub path: PathBuf,
+    /// Where its data directory came from (`--data`, `$TINYARCH_DATA`, `cache`).
+    pub origin: String,
+    /// Whether the data directory itself exists.
+    pub dir_exists: bool,
+}
+
+fn did_you_mean(suggestion: Option<&str>) -> String {
+    match suggestion {
+        Some(s) => format!(": did you mean `{s}`?"),
+        None => String::new(),
+    }
+}
+
+fn backticked(names: &[String]) -> String {
+    if names.is_empty() {
+        return "(none)".to_string();
+    }
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn searched_list(searched: &[Searched]) -> String {
+    let mut out = String::from("  searched:\n");
+    for s in searched {
+        let note = if s.dir_exists {
+            ""
+        } else {
+            " (directory does not exist)"
+        };
+        out.push_str(&format!(
+            "    {} (from {}){note}\n",
+            s.path.display(),
+            s.origin
+        ));
+    }
+    out
+}
+
+fn size_note(expected: u64, actual: u64) -> String {
+    use std::cmp::Ordering;
+    match actual.cmp(&expected) {
+        Ordering::Equal => String::new(),
+        Ordering::Less => format!(
+            ": got {actual} bytes, {} fewer than the expected {expected} (truncated?)",
+            expected - actual
+        ),
+        Ordering::Greater => format!(
+            ": got {actual} bytes, {} more than the expected {expected}",
+            actual - expected
+        ),
+    }
+}
+
+/// The closest of `candidates` to `name` by edit distance, if it is close enough to be a typo.
+pub(crate) fn closest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    let max = (name.chars().count() / 3).max(2);
+    candidates
+        .into_iter()
+        .map(|c| (levenshtein(&name.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= max)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.to_string())
+}
+
+/// Edit distance (insertions, deletions, substitutions) between two strings, by characters.
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_and_suggestions() {
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("", "abc"), 3);
+        let known = ["tiny-shakespeare", "ptb", "wikitext-2"];
+        assert_eq!(closest("wikitext2", known).as_deref(), Some("wikitext-2"));
+        assert_eq!(closest("PTB", known).as_deref(), Some("ptb"));
+        assert_eq!(
+            closest("tiny-shakespear", known).as_deref(),
+            Some("tiny-shakespeare")
+        );
+        assert_eq!(closest("imagenet", known), None);
+    }
+}
