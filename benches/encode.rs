@@ -37,44 +37,25 @@ fn main() {
     let locator = Locator::new([data_dir()]);
     let wiki = data::builtin("wikitext-2").expect("built-in descriptor");
     let train_file = &wiki.files[0];
-    let text = time(
-        "wikitext-2 train: read + sha256 verify (10.8 MB)",
-        5,
-        || {
-            let (_, bytes) = locator
-                .read_verified(&wiki, train_file)
-                .expect("verified file");
-            String::from_utf8(bytes).expect("UTF-8")
-        },
-    );
+    let text = time("wikitext-2 train: read + sha256 verify (10.8 MB)", 5, || {
+        let (_, bytes) = locator.read_verified(&wiki, train_file).expect("verified file");
+        String::from_utf8(bytes).expect("UTF-8")
+    });
 
-    let (tok, stream) = time(
-        "wikitext-2 train: build vocabulary + encode, with <eos>",
-        5,
-        || Tokenizer::words(&text, Some("<eos>"), VocabOrder::FirstSeen, None),
-    );
+    let (tok, stream) = time("wikitext-2 train: build vocabulary + encode, with <eos>", 5, || {
+        Tokenizer::words(&text, Some("<eos>"), VocabOrder::FirstSeen, None)
+    });
     assert_eq!((stream.len(), tok.vocab().len()), (2_088_628, 33_278));
-    time(
-        "wikitext-2 train: build vocabulary + encode, study (sorted)",
-        5,
-        || Tokenizer::words(&text, None, VocabOrder::Sorted, None),
-    );
-    let encoded = time(
-        "wikitext-2 train: encode with a built vocabulary",
-        5,
-        || tok.encode(&text).expect("in vocabulary"),
-    );
+    time("wikitext-2 train: build vocabulary + encode, study (sorted)", 5, || {
+        Tokenizer::words(&text, None, VocabOrder::Sorted, None)
+    });
+    let encoded =
+        time("wikitext-2 train: encode with a built vocabulary", 5, || tok.encode(&text).expect("in vocabulary"));
     assert_eq!(encoded.len(), 2_088_628);
 
-    time(
-        "wikitext-2: open (verify 3 files) + tokenize all splits",
-        3,
-        || {
-            Corpus::open(&wiki, &locator)
-                .and_then(|c| c.dataset(None, Some("standard")))
-                .expect("dataset")
-        },
-    );
+    time("wikitext-2: open (verify 3 files) + tokenize all splits", 3, || {
+        Corpus::open(&wiki, &locator).and_then(|c| c.dataset(None, Some("standard"))).expect("dataset")
+    });
     time("tiny-shakespeare: open + tokenize (chars)", 5, || {
         data::load("tiny-shakespeare", &locator, None, None).expect("dataset")
     });

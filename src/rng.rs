@@ -32,16 +32,8 @@ impl Rng {
     /// (the one state xoshiro cannot leave) and nearby seeds give unrelated sequences.
     pub fn new(seed: u64) -> Rng {
         let mut sm = seed;
-        let s = [
-            splitmix64(&mut sm),
-            splitmix64(&mut sm),
-            splitmix64(&mut sm),
-            splitmix64(&mut sm),
-        ];
-        Rng {
-            s,
-            spare_normal: None,
-        }
+        let s = [splitmix64(&mut sm), splitmix64(&mut sm), splitmix64(&mut sm), splitmix64(&mut sm)];
+        Rng { s, spare_normal: None }
     }
 
     /// The next 64 uniformly distributed bits.
@@ -136,10 +128,7 @@ mod tests {
     #[test]
     fn matches_the_reference_xoshiro256starstar() {
         // Reference: the C implementation at prng.di.unimi.it with s = {1, 2, 3, 4}.
-        let mut rng = Rng {
-            s: [1, 2, 3, 4],
-            spare_normal: None,
-        };
+        let mut rng = Rng { s: [1, 2, 3, 4], spare_normal: None };
         let got: Vec<u64> = (0..4).map(|_| rng.next_u64()).collect();
         assert_eq!(got, [11520, 0, 1509978240, 1215971899390074240]);
     }
@@ -149,14 +138,7 @@ mod tests {
         // Reference values for seed 1234567 from Vigna's splitmix64.c.
         let mut state = 1234567;
         let got: Vec<u64> = (0..3).map(|_| splitmix64(&mut state)).collect();
-        assert_eq!(
-            got,
-            [
-                6457827717110365317,
-                3203168211198807973,
-                9817491932198370423
-            ]
-        );
+        assert_eq!(got, [6457827717110365317, 3203168211198807973, 9817491932198370423]);
     }
 
     #[test]

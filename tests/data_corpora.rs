@@ -25,17 +25,11 @@ fn open(name: &str) -> Corpus {
 }
 
 fn lens(ds: &Dataset) -> Vec<usize> {
-    Split::ALL
-        .iter()
-        .filter_map(|&s| ds.split(s).map(|t| t.len()))
-        .collect()
+    Split::ALL.iter().filter_map(|&s| ds.split(s).map(|t| t.len())).collect()
 }
 
 fn md5_hex(text: &str) -> String {
-    Md5::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Md5::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]
@@ -51,21 +45,13 @@ fn tiny_shakespeare_study_split_and_characters() {
     assert_eq!(ds.train.memory_bytes(), 2 * 892_117);
 
     let expected = [
-        (
-            Split::Train,
-            "First Citizen:",
-            "def49bce5e5cfa77db4af90cfe88ff40",
-        ),
+        (Split::Train, "First Citizen:", "def49bce5e5cfa77db4af90cfe88ff40"),
         (Split::Valid, "ANGELO:", "1518e307eb81a6aa8481b26d0bf688a6"),
         (Split::Test, "BAPTISTA:", "dea58de6ba2282b564865df82d9f17f7"),
     ];
     for (split, start, md5) in expected {
         let text = corpus.text(Some("study"), split).unwrap().unwrap();
-        assert!(
-            text.starts_with(start),
-            "{split} starts with {:?}",
-            &text[..20]
-        );
+        assert!(text.starts_with(start), "{split} starts with {:?}", &text[..20]);
         assert_eq!(md5_hex(text), md5, "md5 of split {split}");
     }
     // The decoded training stream is the training text.
@@ -75,9 +61,7 @@ fn tiny_shakespeare_study_split_and_characters() {
 
 #[test]
 fn tiny_shakespeare_nanogpt_split_covers_the_whole_file() {
-    let ds = open("tiny-shakespeare")
-        .dataset(Some("nanogpt"), None)
-        .unwrap();
+    let ds = open("tiny-shakespeare").dataset(Some("nanogpt"), None).unwrap();
     assert_eq!(ds.tokenizer_name, "chars");
     assert_eq!(lens(&ds), [1_003_854, 111_540]);
     assert_eq!(ds.train.len() + ds.valid.len(), 1_115_394);
@@ -120,10 +104,7 @@ fn wikitext_2_standard_and_study_tokenizers() {
 #[test]
 fn load_resolves_the_corpus_by_name() {
     let ds = data::load("ptb", &locator(), Some("standard"), Some("study")).unwrap();
-    assert_eq!(
-        (ds.corpus.as_str(), ds.split_set.as_str()),
-        ("ptb", "standard")
-    );
+    assert_eq!((ds.corpus.as_str(), ds.split_set.as_str()), ("ptb", "standard"));
     assert_eq!(ds.train.len(), 887_521);
 }
 
@@ -135,12 +116,5 @@ fn inspect_reports_verified_files_and_counts() {
     let counts = status.counts.unwrap();
     let study = counts.iter().find(|c| c.split_set == "study").unwrap();
     assert_eq!(study.vocab_size, 65);
-    assert_eq!(
-        study.splits,
-        [
-            (Split::Train, 892_117),
-            (Split::Valid, 111_669),
-            (Split::Test, 111_606)
-        ]
-    );
+    assert_eq!(study.splits, [(Split::Train, 892_117), (Split::Valid, 111_669), (Split::Test, 111_606)]);
 }

@@ -18,8 +18,7 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(name: &str) -> TempDir {
-        let path = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("data_errors-{name}-{}", std::process::id()));
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("data_errors-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&path);
         fs::create_dir_all(&path).unwrap();
         TempDir(path)
@@ -111,20 +110,11 @@ fn a_missing_data_directory_is_named() {
 #[test]
 fn a_missing_file_names_the_corpus_every_place_searched_and_the_fetch_command() {
     let (a, b) = (TempDir::new("missing-a"), TempDir::new("missing-b"));
-    let err = data::load(
-        "wikitext-2",
-        &Locator::new([a.0.clone(), b.0.clone()]),
-        None,
-        None,
-    )
-    .unwrap_err();
+    let err = data::load("wikitext-2", &Locator::new([a.0.clone(), b.0.clone()]), None, None).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, DataError::MissingFile { .. }), "{msg}");
     assert!(msg.contains("corpus `wikitext-2`"), "{msg}");
-    assert!(
-        msg.contains("`wikitext-2/wiki.train.tokens` not found"),
-        "{msg}"
-    );
+    assert!(msg.contains("`wikitext-2/wiki.train.tokens` not found"), "{msg}");
     for dir in [&a.0, &b.0] {
         let searched = dir.join("wikitext-2/wiki.train.tokens");
         assert!(msg.contains(&searched.display().to_string()), "{msg}");
@@ -144,10 +134,7 @@ fn a_corrupted_byte_is_a_checksum_error_and_nothing_is_tokenized() {
 
     let err = Corpus::open(&d, &Locator::new([tmp.0.clone()])).unwrap_err();
     let msg = err.to_string();
-    let DataError::ChecksumMismatch {
-        expected, actual, ..
-    } = &err
-    else {
+    let DataError::ChecksumMismatch { expected, actual, .. } = &err else {
         panic!("expected a checksum mismatch, got {msg}");
     };
     assert_eq!(expected, &d.files[0].sha256);
@@ -155,15 +142,7 @@ fn a_corrupted_byte_is_a_checksum_error_and_nothing_is_tokenized() {
     assert!(msg.contains(&path.display().to_string()), "{msg}");
     assert!(msg.contains(expected) && msg.contains(actual), "{msg}");
     assert!(!msg.contains("truncated"), "{msg}");
-    assert!(
-        data::load(
-            "tiny-shakespeare",
-            &Locator::new([tmp.0.clone()]),
-            None,
-            None
-        )
-        .is_err()
-    );
+    assert!(data::load("tiny-shakespeare", &Locator::new([tmp.0.clone()]), None, None).is_err());
 }
 
 #[test]
@@ -175,11 +154,7 @@ fn a_truncated_file_is_a_checksum_error_that_mentions_the_size() {
     let msg = err.to_string();
     assert!(matches!(err, DataError::ChecksumMismatch { .. }), "{msg}");
     assert!(
-        msg.contains(&format!(
-            "got 20 bytes, {} fewer than the expected {}",
-            TEXT.len() - 20,
-            TEXT.len()
-        )),
+        msg.contains(&format!("got 20 bytes, {} fewer than the expected {}", TEXT.len() - 20, TEXT.len())),
         "{msg}"
     );
     assert!(msg.contains(&sha256_hex(&TEXT.as_bytes()[..20])), "{msg}");
@@ -190,14 +165,8 @@ fn an_unknown_corpus_suggests_the_closest_name_and_lists_all() {
     let err = data::builtin("wikitext2").unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, DataError::UnknownCorpus { .. }), "{msg}");
-    assert!(
-        msg.starts_with("unknown corpus `wikitext2`: did you mean `wikitext-2`?"),
-        "{msg}"
-    );
-    assert!(
-        msg.contains("known corpora: `tiny-shakespeare`, `ptb`, `wikitext-2`"),
-        "{msg}"
-    );
+    assert!(msg.starts_with("unknown corpus `wikitext2`: did you mean `wikitext-2`?"), "{msg}");
+    assert!(msg.contains("known corpora: `tiny-shakespeare`, `ptb`, `wikitext-2`"), "{msg}");
     let far = data::builtin("imagenet").unwrap_err().to_string();
     assert!(!far.contains("did you mean"), "{far}");
 }
@@ -206,10 +175,7 @@ fn an_unknown_corpus_suggests_the_closest_name_and_lists_all() {
 fn unknown_split_sets_and_tokenizers_suggest_names() {
     let d = data::builtin("tiny-shakespeare").unwrap();
     let msg = d.split_set(Some("studdy")).unwrap_err().to_string();
-    assert!(
-        msg.contains("has no split set `studdy`: did you mean `study`?"),
-        "{msg}"
-    );
+    assert!(msg.contains("has no split set `studdy`: did you mean `study`?"), "{msg}");
     let msg = d.tokenizer(Some("words")).unwrap_err().to_string();
     assert!(msg.contains("its tokenizers are: `chars`"), "{msg}");
 }
@@ -230,11 +196,7 @@ fn a_malformed_descriptor_reports_line_and_column() {
     );
 
     // Unknown fields are rejected, with their position.
-    let ptb = include_str!("../corpora/ptb.ron").replacen(
-        "    dir:",
-        "    colour: \"red\",\n    dir:",
-        1,
-    );
+    let ptb = include_str!("../corpora/ptb.ron").replacen("    dir:", "    colour: \"red\",\n    dir:", 1);
     let err = Descriptor::from_str(&ptb, "`ptb.ron`").unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("colour"), "{msg}");
@@ -271,10 +233,7 @@ fn the_stamp_cache_remembers_verification_and_notices_changes() {
     let path = tmp.0.join("tiny/all.txt");
     fs::remove_file(&path).unwrap();
     fs::write(&path, &changed).unwrap();
-    assert!(matches!(
-        locator.verify(&d, file),
-        Err(DataError::ChecksumMismatch { .. })
-    ));
+    assert!(matches!(locator.verify(&d, file), Err(DataError::ChecksumMismatch { .. })));
     assert!(Corpus::open(&d, &locator).is_err());
 }
 

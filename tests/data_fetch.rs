@@ -22,8 +22,7 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(name: &str) -> TempDir {
-        let path = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("data_fetch-{name}-{}", std::process::id()));
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("data_fetch-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&path);
         fs::create_dir_all(&path).unwrap();
         TempDir(path)
@@ -119,15 +118,9 @@ fn respond(stream: TcpStream, root: &Path, mode: Mode) -> std::io::Result<()> {
     let mut stream = stream;
     // Only plain relative paths under `root`.
     let rel = path.trim_start_matches('/');
-    let body = if rel.split('/').any(|c| c == ".." || c.is_empty()) {
-        None
-    } else {
-        fs::read(root.join(rel)).ok()
-    };
+    let body = if rel.split('/').any(|c| c == ".." || c.is_empty()) { None } else { fs::read(root.join(rel)).ok() };
     let Some(mut body) = body else {
-        stream.write_all(
-            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        )?;
+        stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
         return Ok(());
     };
     let header = format!(
@@ -163,21 +156,12 @@ fn a_good_download_is_verified_and_kept_under_its_final_name() {
     assert_eq!(fetched[0].outcome, FetchOutcome::Downloaded);
     let path = dest.0.join("tiny-shakespeare/input.txt");
     assert_eq!(fetched[0].path, path);
-    assert_eq!(
-        sha256_file(&path).unwrap(),
-        (d.files[0].sha256.clone(), 1_115_394)
-    );
+    assert_eq!(sha256_file(&path).unwrap(), (d.files[0].sha256.clone(), 1_115_394));
     assert_eq!(dest.files(), ["tiny-shakespeare/input.txt"]);
 
     // The fetched copy is usable as a data directory, and a second fetch downloads nothing
     // (no server is listening any more).
-    let ds = data::load(
-        "tiny-shakespeare",
-        &data::Locator::new([dest.0.clone()]),
-        None,
-        None,
-    )
-    .unwrap();
+    let ds = data::load("tiny-shakespeare", &data::Locator::new([dest.0.clone()]), None, None).unwrap();
     assert_eq!(ds.train.len(), 892_117);
     let again = data::fetch(&d, &dest.0, Some("http://127.0.0.1:9")).unwrap();
     assert_eq!(again[0].outcome, FetchOutcome::AlreadyPresent);
@@ -191,12 +175,7 @@ fn a_corrupted_download_is_an_error_and_leaves_nothing() {
     let err = data::fetch(&d, &dest.0, Some(&server.base)).unwrap_err();
     assert_eq!(server.requests(), 1);
     let msg = err.to_string();
-    let DataError::DownloadCorrupt {
-        expected,
-        actual_bytes,
-        ..
-    } = &err
-    else {
+    let DataError::DownloadCorrupt { expected, actual_bytes, .. } = &err else {
         panic!("expected a corrupt download, got {msg}");
     };
     assert_eq!(expected, &d.files[0].sha256);
@@ -246,9 +225,7 @@ fn a_missing_file_on_the_server_is_an_error() {
     let dest = TempDir::new("404");
     let empty = TempDir::new("404-root");
     let server = Server::start(empty.0.clone(), Mode::Good, 1);
-    let msg = data::fetch(&d, &dest.0, Some(&server.base))
-        .unwrap_err()
-        .to_string();
+    let msg = data::fetch(&d, &dest.0, Some(&server.base)).unwrap_err().to_string();
     server.requests();
     assert!(msg.contains("the server answered HTTP 404"), "{msg}");
     assert!(dest.files().is_empty(), "left behind: {:?}", dest.files());

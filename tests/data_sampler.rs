@@ -5,9 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tinyarch::data::{
-    self, Batch, DataError, Locator, Objective, Sampler, SamplerConfig, TokenStream, Windows,
-};
+use tinyarch::data::{self, Batch, DataError, Locator, Objective, Sampler, SamplerConfig, TokenStream, Windows};
 
 fn data_dir() -> PathBuf {
     match std::env::var_os("TINYARCH_DATA") {
@@ -27,10 +25,7 @@ fn collect(sampler: &Sampler, epoch: u64) -> Vec<Batch> {
 
 /// The start of every row (its first id, on a `positions` stream).
 fn starts(batches: &[Batch]) -> Vec<u32> {
-    batches
-        .iter()
-        .flat_map(|b| b.ids.chunks(b.context).map(|row| row[0]))
-        .collect()
+    batches.iter().flat_map(|b| b.ids.chunks(b.context).map(|row| row[0])).collect()
 }
 
 #[test]
@@ -47,14 +42,7 @@ fn the_same_seed_gives_the_same_batches_and_other_seeds_or_epochs_differ() {
 
     let shuffled = SamplerConfig::standard_train(64, 16, 7);
     let s1 = Sampler::new(&ds.train, shuffled).unwrap();
-    let s2 = Sampler::new(
-        &ds.train,
-        SamplerConfig {
-            seed: 9,
-            ..shuffled
-        },
-    )
-    .unwrap();
+    let s2 = Sampler::new(&ds.train, SamplerConfig { seed: 9, ..shuffled }).unwrap();
     assert_eq!(collect(&s1, 2), collect(&s1, 2));
     assert_ne!(collect(&s1, 2), collect(&s2, 2));
 }
@@ -78,16 +66,11 @@ fn random_windows_predict_the_next_token_within_the_first_tokens() {
         for (row, &target) in b.ids.chunks(8).zip(&b.targets) {
             assert!(row.windows(2).all(|w| w[1] == w[0] + 1));
             assert_eq!(target, row[7] + 1, "the target is the next token");
-            assert!(
-                target < 1_000,
-                "window and target within the first 1000 tokens"
-            );
+            assert!(target < 1_000, "window and target within the first 1000 tokens");
         }
     }
     // Starts are drawn with replacement over all 992 possible starts.
-    let all: Vec<u32> = (0..200)
-        .flat_map(|e| starts(&collect(&sampler, e)))
-        .collect();
+    let all: Vec<u32> = (0..200).flat_map(|e| starts(&collect(&sampler, e))).collect();
     assert_eq!(*all.iter().min().unwrap(), 0);
     assert_eq!(*all.iter().max().unwrap(), 991);
 }
@@ -153,11 +136,7 @@ fn standard_training_shuffles_whole_windows_and_drops_the_tail() {
     let mut s = starts(&batches);
     assert_ne!(s, (0..10).map(|j| j * 10).collect::<Vec<_>>(), "shuffled");
     s.sort_unstable();
-    assert_eq!(
-        s,
-        (0..10).map(|j| j * 10).collect::<Vec<_>>(),
-        "each window once"
-    );
+    assert_eq!(s, (0..10).map(|j| j * 10).collect::<Vec<_>>(), "each window once");
     assert_ne!(starts(&collect(&sampler, 1)), starts(&batches));
 }
 
@@ -173,19 +152,11 @@ fn bad_settings_are_errors() {
         SamplerConfig::study_eval_windows(10, 4, 5),
         SamplerConfig::study_eval_tokens(5, 4, 5),
         SamplerConfig::standard_train(10, 4, 1),
-        SamplerConfig {
-            context: 3,
-            batch_size: 1,
-            windows: Windows::Contiguous { shuffle: false },
-            seed: 0,
-        },
+        SamplerConfig { context: 3, batch_size: 1, windows: Windows::Contiguous { shuffle: false }, seed: 0 },
     ];
     for config in &bad[..bad.len() - 1] {
         let err = Sampler::new(&tokens, *config).unwrap_err();
-        assert!(
-            matches!(err, DataError::Sampler { .. }),
-            "{config:?}: {err}"
-        );
+        assert!(matches!(err, DataError::Sampler { .. }), "{config:?}: {err}");
         assert!(err.to_string().contains("\nhelp: "), "{err}");
     }
     // An evaluation shorter than one window still scores what there is.

@@ -15,10 +15,7 @@ use super::error::{DataError, closest};
 
 /// The built-in descriptors: `(name, RON source)`, embedded so the tool works from any folder.
 const BUILTIN: [(&str, &str); 3] = [
-    (
-        "tiny-shakespeare",
-        include_str!("../../corpora/tiny-shakespeare.ron"),
-    ),
+    ("tiny-shakespeare", include_str!("../../corpora/tiny-shakespeare.ron")),
     ("ptb", include_str!("../../corpora/ptb.ron")),
     ("wikitext-2", include_str!("../../corpora/wikitext-2.ron")),
 ];
@@ -176,8 +173,7 @@ impl SplitSet {
 impl Descriptor {
     /// Parses and checks a descriptor. `origin` names it in errors (a path, `built-in ptb`).
     pub fn from_str(source: &str, origin: &str) -> Result<Descriptor, DataError> {
-        let options = ron::Options::default()
-            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+        let options = ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
         let descriptor: Descriptor = options.from_str(source).map_err(|e| {
             let (line, column) = (e.span.start.line, e.span.start.col);
             DataError::DescriptorSyntax {
@@ -249,22 +245,15 @@ impl Descriptor {
             help: help.to_string(),
         };
         // Names become paths: keep them single, plain components.
-        let plain =
-            |s: &str| !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0']);
+        let plain = |s: &str| !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0']);
         if !plain(&self.name) || !plain(&self.dir) {
             return Err(invalid(
-                format!(
-                    "`name` (`{}`) and `dir` (`{}`) must be plain names",
-                    self.name, self.dir
-                ),
+                format!("`name` (`{}`) and `dir` (`{}`) must be plain names", self.name, self.dir),
                 "use a single folder name such as `ptb`, without `/` or `..`",
             ));
         }
         if self.files.is_empty() {
-            return Err(invalid(
-                "the corpus has no `files`".into(),
-                "list at least one `File(...)`",
-            ));
+            return Err(invalid("the corpus has no `files`".into(), "list at least one `File(...)`"));
         }
         for (i, file) in self.files.iter().enumerate() {
             if !plain(&file.name) {
@@ -274,16 +263,10 @@ impl Descriptor {
                 ));
             }
             if self.files[..i].iter().any(|f| f.name == file.name) {
-                return Err(invalid(
-                    format!("file `{}` is listed twice", file.name),
-                    "list each file once",
-                ));
+                return Err(invalid(format!("file `{}` is listed twice", file.name), "list each file once"));
             }
             let hex = file.sha256.len() == 64
-                && file
-                    .sha256
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                && file.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
             if !hex {
                 return Err(invalid(
                     format!("`sha256` of `{}` is not 64 lowercase hex digits", file.name),
@@ -320,15 +303,11 @@ impl Descriptor {
         }
         for (name, tokenizer) in &self.tokenizers {
             if let TokenizerSpec::Words { eos, unk, .. } = tokenizer {
-                let bad = |t: &Option<String>| {
-                    t.as_deref()
-                        .is_some_and(|t| t.is_empty() || t.contains(char::is_whitespace))
-                };
+                let bad =
+                    |t: &Option<String>| t.as_deref().is_some_and(|t| t.is_empty() || t.contains(char::is_whitespace));
                 if bad(eos) || bad(unk) {
                     return Err(invalid(
-                        format!(
-                            "tokenizer `{name}` has an `eos` or `unk` token that is empty or contains whitespace"
-                        ),
+                        format!("tokenizer `{name}` has an `eos` or `unk` token that is empty or contains whitespace"),
                         "use a single word such as `<eos>`",
                     ));
                 }
@@ -336,19 +315,13 @@ impl Descriptor {
         }
         if !self.split_sets.contains_key(&self.default_split_set) {
             return Err(invalid(
-                format!(
-                    "`default_split_set` is `{}`, which is not in `split_sets`",
-                    self.default_split_set
-                ),
+                format!("`default_split_set` is `{}`, which is not in `split_sets`", self.default_split_set),
                 "name one of the split sets",
             ));
         }
         if !self.tokenizers.contains_key(&self.default_tokenizer) {
             return Err(invalid(
-                format!(
-                    "`default_tokenizer` is `{}`, which is not in `tokenizers`",
-                    self.default_tokenizer
-                ),
+                format!("`default_tokenizer` is `{}`, which is not in `tokenizers`", self.default_tokenizer),
                 "name one of the tokenizers",
             ));
         }
@@ -373,11 +346,8 @@ fn snippet(source: &str, line: usize, column: usize) -> String {
     let number = line.to_string();
     let pad = " ".repeat(number.len());
     // Tabs keep their width so the caret lines up.
-    let indent: String = text
-        .chars()
-        .take(column.saturating_sub(1))
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
-        .collect();
+    let indent: String =
+        text.chars().take(column.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
     format!("{pad} |\n{number} | {text}\n{pad} | {indent}^\n")
 }
 
@@ -480,37 +450,21 @@ mod tests {
         assert_eq!(catalog.names(), ["tiny-shakespeare", "ptb", "wikitext-2"]);
         let ts = catalog.get("tiny-shakespeare").unwrap();
         let (_, study) = ts.split_set(Some("study")).unwrap();
-        assert_eq!(
-            study.valid,
-            Part::Range {
-                file: "input.txt".into(),
-                start: 892118,
-                end: 1003787
-            }
-        );
+        assert_eq!(study.valid, Part::Range { file: "input.txt".into(), start: 892118, end: 1003787 });
         let (_, nanogpt) = ts.split_set(Some("nanogpt")).unwrap();
         assert_eq!(nanogpt.test, None);
         let ptb = catalog.get("ptb").unwrap();
         assert_eq!(
             ptb.tokenizer(Some("standard")).unwrap().1,
-            &TokenizerSpec::Words {
-                eos: Some("<eos>".into()),
-                order: VocabOrder::FirstSeen,
-                unk: None
-            }
+            &TokenizerSpec::Words { eos: Some("<eos>".into()), order: VocabOrder::FirstSeen, unk: None }
         );
     }
 
     #[test]
     fn semantic_errors_name_the_problem() {
-        let src = include_str!("../../corpora/ptb.ron").replace(
-            "train: File(\"ptb.train.txt\")",
-            "train: File(\"ptb.training.txt\")",
-        );
+        let src = include_str!("../../corpora/ptb.ron")
+            .replace("train: File(\"ptb.train.txt\")", "train: File(\"ptb.training.txt\")");
         let err = Descriptor::from_str(&src, "test").unwrap_err().to_string();
-        assert!(
-            err.contains("`ptb.training.txt`, which is not in `files`"),
-            "{err}"
-        );
+        assert!(err.contains("`ptb.training.txt`, which is not in `files`"), "{err}");
     }
 }

@@ -209,9 +209,7 @@ pub enum DataError {
     },
 
     /// No per-user cache directory is known and none was given.
-    #[error(
-        "no cache directory to download into\nhelp: pass `--data DIR`, or set `$TINYARCH_CACHE`"
-    )]
+    #[error("no cache directory to download into\nhelp: pass `--data DIR`, or set `$TINYARCH_CACHE`")]
     NoCacheDir,
 
     /// Sampler settings that cannot produce a batch.
@@ -246,26 +244,14 @@ fn backticked(names: &[String]) -> String {
     if names.is_empty() {
         return "(none)".to_string();
     }
-    names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
 fn searched_list(searched: &[Searched]) -> String {
     let mut out = String::from("  searched:\n");
     for s in searched {
-        let note = if s.dir_exists {
-            ""
-        } else {
-            " (directory does not exist)"
-        };
-        out.push_str(&format!(
-            "    {} (from {}){note}\n",
-            s.path.display(),
-            s.origin
-        ));
+        let note = if s.dir_exists { "" } else { " (directory does not exist)" };
+        out.push_str(&format!("    {} (from {}){note}\n", s.path.display(), s.origin));
     }
     out
 }
@@ -274,47 +260,20 @@ fn size_note(expected: u64, actual: u64) -> String {
     use std::cmp::Ordering;
     match actual.cmp(&expected) {
         Ordering::Equal => String::new(),
-        Ordering::Less => format!(
-            ": got {actual} bytes, {} fewer than the expected {expected} (truncated?)",
-            expected - actual
-        ),
-        Ordering::Greater => format!(
-            ": got {actual} bytes, {} more than the expected {expected}",
-            actual - expected
-        ),
-    }
-}
-
-/// The closest of `candidates` to `name` by edit distance, if it is close enough to be a typo.
-pub(crate) fn closest<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
-    let max = (name.chars().count() / 3).max(2);
-    candidates
-        .into_iter()
-        .map(|c| (levenshtein(&name.to_lowercase(), &c.to_lowercase()), c))
-        .filter(|(d, _)| *d <= max)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c.to_string())
-}
-
-/// Edit distance (insertions, deletions, substitutions) between two strings, by characters.
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
+        Ordering::Less => {
+            format!(": got {actual} bytes, {} fewer than the expected {expected} (truncated?)", expected - actual)
         }
+        Ordering::Greater => format!(": got {actual} bytes, {} more than the expected {expected}", actual - expected),
     }
-    row[b.len()]
+}
+
+/// The closest of `candidates` to `name`, ignoring case, if it is close enough to be a typo.
+pub(crate) fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    let lower: Vec<String> = candidates.iter().map(|c| c.to_lowercase()).collect();
+    let best = crate::diag::did_you_mean(&name.to_lowercase(), lower.iter().map(String::as_str))?;
+    let index = lower.iter().position(|l| l == best)?;
+    Some(candidates[index].to_string())
 }
 
 #[cfg(test)]
@@ -323,15 +282,10 @@ mod tests {
 
     #[test]
     fn edit_distance_and_suggestions() {
-        assert_eq!(levenshtein("kitten", "sitting"), 3);
-        assert_eq!(levenshtein("", "abc"), 3);
         let known = ["tiny-shakespeare", "ptb", "wikitext-2"];
         assert_eq!(closest("wikitext2", known).as_deref(), Some("wikitext-2"));
         assert_eq!(closest("PTB", known).as_deref(), Some("ptb"));
-        assert_eq!(
-            closest("tiny-shakespear", known).as_deref(),
-            Some("tiny-shakespeare")
-        );
+        assert_eq!(closest("tiny-shakespear", known).as_deref(), Some("tiny-shakespeare"));
         assert_eq!(closest("imagenet", known), None);
     }
 }

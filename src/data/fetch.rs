@@ -48,27 +48,14 @@ pub struct Fetched {
 /// The URL `file` is downloaded from: the descriptor's, or `<mirror>/<corpus dir>/<file>`.
 pub fn file_url(corpus: &Descriptor, file: &FileSpec, mirror: Option<&str>) -> String {
     match mirror {
-        Some(base) => format!(
-            "{}/{}/{}",
-            base.trim_end_matches('/'),
-            corpus.dir,
-            file.name
-        ),
+        Some(base) => format!("{}/{}/{}", base.trim_end_matches('/'), corpus.dir, file.name),
         None => file.url.clone(),
     }
 }
 
 /// Downloads every file of `corpus` that `dest` (a data directory) lacks or holds corrupt.
-pub fn fetch(
-    corpus: &Descriptor,
-    dest: &Path,
-    mirror: Option<&str>,
-) -> Result<Vec<Fetched>, DataError> {
-    corpus
-        .files
-        .iter()
-        .map(|file| fetch_file(corpus, file, dest, mirror))
-        .collect()
+pub fn fetch(corpus: &Descriptor, dest: &Path, mirror: Option<&str>) -> Result<Vec<Fetched>, DataError> {
+    corpus.files.iter().map(|file| fetch_file(corpus, file, dest, mirror)).collect()
 }
 
 /// Makes `<dest>/<corpus dir>/<file>` a verified copy, downloading it if needed. An existing
@@ -84,28 +71,16 @@ pub fn fetch_file(
     if path.is_file() {
         let (hash, bytes) = sha256_file(&path)?;
         if hash == file.sha256 && bytes == file.bytes {
-            return Ok(Fetched {
-                path,
-                bytes,
-                outcome: FetchOutcome::AlreadyPresent,
-            });
+            return Ok(Fetched { path, bytes, outcome: FetchOutcome::AlreadyPresent });
         }
     }
     let url = file_url(corpus, file, mirror);
     let agent = agent_for(&url)?;
-    std::fs::create_dir_all(&dir).map_err(|source| DataError::Io {
-        action: "create",
-        path: dir.clone(),
-        source,
-    })?;
+    std::fs::create_dir_all(&dir).map_err(|source| DataError::Io { action: "create", path: dir.clone(), source })?;
     let temp = TempFile::create(&dir, &file.name)?;
     download_into(&agent, &url, file, &temp)?;
     temp.persist(&path)?;
-    Ok(Fetched {
-        path,
-        bytes: file.bytes,
-        outcome: FetchOutcome::Downloaded,
-    })
+    Ok(Fetched { path, bytes: file.bytes, outcome: FetchOutcome::Downloaded })
 }
 
 /// An agent for `url`: HTTPS only for remote hosts, no proxy for this machine.
@@ -119,9 +94,7 @@ fn agent_for(url: &str) -> Result<ureq::Agent, DataError> {
             None => authority.split(':').next().unwrap_or(""),
         };
         if !matches!(host, "127.0.0.1" | "localhost" | "::1") {
-            return Err(DataError::InsecureUrl {
-                url: url.to_string(),
-            });
+            return Err(DataError::InsecureUrl { url: url.to_string() });
         }
         true
     } else {
@@ -145,12 +118,7 @@ fn agent_for(url: &str) -> Result<ureq::Agent, DataError> {
 }
 
 /// Streams `url` into `temp` while hashing; errors unless size and hash match `file`.
-fn download_into(
-    agent: &ureq::Agent,
-    url: &str,
-    file: &FileSpec,
-    temp: &TempFile,
-) -> Result<(), DataError> {
+fn download_into(agent: &ureq::Agent, url: &str, file: &FileSpec, temp: &TempFile) -> Result<(), DataError> {
     let failed = |message: String| DataError::Download {
         url: url.to_string(),
         message,
@@ -160,21 +128,13 @@ fn download_into(
         ureq::Error::StatusCode(code) => DataError::Download {
             url: url.to_string(),
             message: format!("the server answered HTTP {code}"),
-            help: "check the `url` in the corpus descriptor, or `$TINYARCH_MIRROR` if it is set"
-                .into(),
+            help: "check the `url` in the corpus descriptor, or `$TINYARCH_MIRROR` if it is set".into(),
         },
         e => failed(e.to_string()),
     })?;
     // Read at most one byte more than expected: enough to tell an oversized body, never more.
-    let mut body = response
-        .into_body()
-        .into_with_config()
-        .reader()
-        .take(file.bytes + 1);
-    let mut out = temp
-        .file
-        .as_ref()
-        .ok_or_else(|| failed("no temporary file".into()))?;
+    let mut body = response.into_body().into_with_config().reader().take(file.bytes + 1);
+    let mut out = temp.file.as_ref().ok_or_else(|| failed("no temporary file".into()))?;
     let mut hasher = Sha256::new();
     let mut total = 0u64;
     let mut buf = vec![0u8; 1 << 16];
@@ -184,9 +144,7 @@ fn download_into(
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                return Err(failed(format!(
-                    "the transfer broke off after {total} bytes: {e}"
-                )));
+                return Err(failed(format!("the transfer broke off after {total} bytes: {e}")));
             }
         };
         hasher.update(&buf[..n]);
@@ -207,11 +165,7 @@ fn download_into(
             actual_bytes: total,
         });
     }
-    out.sync_all().map_err(|source| DataError::Io {
-        action: "write",
-        path: temp.path.clone(),
-        source,
-    })?;
+    out.sync_all().map_err(|source| DataError::Io { action: "write", path: temp.path.clone(), source })?;
     Ok(())
 }
 
@@ -223,24 +177,15 @@ struct TempFile {
 
 impl TempFile {
     fn create(dir: &Path, name: &str) -> Result<TempFile, DataError> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
         let path = dir.join(format!(".{name}.{}-{nanos}.part", std::process::id()));
-        let file = File::options()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|source| DataError::Io {
-                action: "create",
-                path: path.clone(),
-                source,
-            })?;
-        Ok(TempFile {
-            path,
-            file: Some(file),
-        })
+        let file = File::options().write(true).create_new(true).open(&path).map_err(|source| DataError::Io {
+            action: "create",
+            path: path.clone(),
+            source,
+        })?;
+        Ok(TempFile { path, file: Some(file) })
     }
 
     /// Renames the (verified, synced) file to `dest`.

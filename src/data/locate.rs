@@ -80,40 +80,22 @@ impl Locator {
     pub fn from_env(data: Option<&Path>) -> Locator {
         let mut dirs = Vec::new();
         if let Some(d) = data {
-            dirs.push(DataDir {
-                path: d.to_path_buf(),
-                origin: DirOrigin::Flag,
-            });
+            dirs.push(DataDir { path: d.to_path_buf(), origin: DirOrigin::Flag });
         }
         if let Some(d) = std::env::var_os(DATA_ENV).filter(|d| !d.is_empty()) {
-            dirs.push(DataDir {
-                path: PathBuf::from(d),
-                origin: DirOrigin::Env,
-            });
+            dirs.push(DataDir { path: PathBuf::from(d), origin: DirOrigin::Env });
         }
         let cache = cache_dir();
         if let Some(c) = &cache {
-            dirs.push(DataDir {
-                path: c.clone(),
-                origin: DirOrigin::Cache,
-            });
+            dirs.push(DataDir { path: c.clone(), origin: DirOrigin::Cache });
         }
-        Locator {
-            dirs,
-            stamp_file: cache.map(|c| c.join(STAMP_FILE)),
-        }
+        Locator { dirs, stamp_file: cache.map(|c| c.join(STAMP_FILE)) }
     }
 
     /// Exactly these directories, searched in order, with no stamp cache (every file is hashed).
     pub fn new(dirs: impl IntoIterator<Item = PathBuf>) -> Locator {
         Locator {
-            dirs: dirs
-                .into_iter()
-                .map(|path| DataDir {
-                    path,
-                    origin: DirOrigin::Explicit,
-                })
-                .collect(),
+            dirs: dirs.into_iter().map(|path| DataDir { path, origin: DirOrigin::Explicit }).collect(),
             stamp_file: None,
         }
     }
@@ -132,15 +114,8 @@ impl Locator {
     /// Errors if a directory named explicitly (flag, environment, API) does not exist; the
     /// cache may not exist yet. [`Locator::find`] makes the same check.
     pub fn check_dirs(&self) -> Result<(), DataError> {
-        match self
-            .dirs
-            .iter()
-            .find(|d| d.origin != DirOrigin::Cache && !d.path.is_dir())
-        {
-            Some(d) => Err(DataError::DataDirMissing {
-                path: d.path.clone(),
-                origin: d.origin.to_string(),
-            }),
+        match self.dirs.iter().find(|d| d.origin != DirOrigin::Cache && !d.path.is_dir()) {
+            Some(d) => Err(DataError::DataDirMissing { path: d.path.clone(), origin: d.origin.to_string() }),
             None => Ok(()),
         }
     }
@@ -154,20 +129,13 @@ impl Locator {
         for dir in &self.dirs {
             let dir_exists = dir.path.is_dir();
             if !dir_exists && dir.origin != DirOrigin::Cache {
-                return Err(DataError::DataDirMissing {
-                    path: dir.path.clone(),
-                    origin: dir.origin.to_string(),
-                });
+                return Err(DataError::DataDirMissing { path: dir.path.clone(), origin: dir.origin.to_string() });
             }
             let path = dir.path.join(&corpus.dir).join(&file.name);
             if path.is_file() {
                 return Ok(path);
             }
-            searched.push(Searched {
-                path,
-                origin: dir.origin.to_string(),
-                dir_exists,
-            });
+            searched.push(Searched { path, origin: dir.origin.to_string(), dir_exists });
         }
         Err(DataError::MissingFile {
             corpus: corpus.name.clone(),
@@ -198,18 +166,11 @@ impl Locator {
 
     /// Finds `file`, reads it whole and checks the bytes read: no caller ever sees bytes that
     /// did not match the descriptor's SHA-256.
-    pub fn read_verified(
-        &self,
-        corpus: &Descriptor,
-        file: &FileSpec,
-    ) -> Result<(PathBuf, Vec<u8>), DataError> {
+    pub fn read_verified(&self, corpus: &Descriptor, file: &FileSpec) -> Result<(PathBuf, Vec<u8>), DataError> {
         let path = self.find(corpus, file)?;
         let before = metadata(&path)?;
-        let bytes = std::fs::read(&path).map_err(|source| DataError::Io {
-            action: "read",
-            path: path.clone(),
-            source,
-        })?;
+        let bytes =
+            std::fs::read(&path).map_err(|source| DataError::Io { action: "read", path: path.clone(), source })?;
         let after = metadata(&path)?;
         let key = stamp_key(&path, &before);
         let stamps = self.load_stamps();
@@ -276,11 +237,7 @@ impl Locator {
 }
 
 fn metadata(path: &Path) -> Result<std::fs::Metadata, DataError> {
-    std::fs::metadata(path).map_err(|source| DataError::Io {
-        action: "inspect",
-        path: path.to_path_buf(),
-        source,
-    })
+    std::fs::metadata(path).map_err(|source| DataError::Io { action: "inspect", path: path.to_path_buf(), source })
 }
 
 /// The stamp key of a file: everything that changes when its contents do. Tabs and newlines in
@@ -295,22 +252,11 @@ fn stamp_key(path: &Path, meta: &std::fs::Metadata) -> Option<String> {
     #[cfg(unix)]
     let extra = {
         use std::os::unix::fs::MetadataExt;
-        format!(
-            "{}:{}:{}.{}",
-            meta.dev(),
-            meta.ino(),
-            meta.ctime(),
-            meta.ctime_nsec()
-        )
+        format!("{}:{}:{}.{}", meta.dev(), meta.ino(), meta.ctime(), meta.ctime_nsec())
     };
     #[cfg(not(unix))]
     let extra = String::from("-");
-    Some(format!(
-        "{}\t{}.{}\t{extra}\t{abs}",
-        meta.len(),
-        mtime.as_secs(),
-        mtime.subsec_nanos()
-    ))
+    Some(format!("{}\t{}.{}\t{extra}\t{abs}", meta.len(), mtime.as_secs(), mtime.subsec_nanos()))
 }
 
 fn check_hash(
@@ -340,11 +286,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The SHA-256 of a file, read in chunks, and its size.
 pub fn sha256_file(path: &Path) -> Result<(String, u64), DataError> {
-    let io = |source| DataError::Io {
-        action: "read",
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| DataError::Io { action: "read", path: path.to_path_buf(), source };
     let mut f = File::open(path).map_err(io)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];

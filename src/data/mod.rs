@@ -34,14 +34,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use descriptor::{
-    Catalog, Descriptor, FileSpec, Origin, Part, Split, SplitSet, TokenizerSpec, VocabOrder,
-    builtin,
+    Catalog, Descriptor, FileSpec, Origin, Part, Split, SplitSet, TokenizerSpec, VocabOrder, builtin,
 };
 pub use error::{DataError, Searched};
 pub use fetch::{FetchOutcome, Fetched, MIRROR_ENV, fetch, fetch_file, file_url};
-pub use locate::{
-    CACHE_ENV, DATA_ENV, DataDir, DirOrigin, Locator, cache_dir, sha256_file, sha256_hex,
-};
+pub use locate::{CACHE_ENV, DATA_ENV, DataDir, DirOrigin, Locator, cache_dir, sha256_file, sha256_hex};
 pub use sampler::{Batch, Batches, Objective, Sampler, SamplerConfig, Windows};
 pub use tokenizer::{TokenStream, Tokenizer, UnknownToken, Vocab};
 
@@ -123,22 +120,14 @@ impl Corpus {
     }
 
     /// Builds a corpus from files already read and verified: `(file name, path, bytes)`.
-    fn from_verified(
-        descriptor: &Descriptor,
-        loaded: Vec<(String, PathBuf, Vec<u8>)>,
-    ) -> Result<Corpus, DataError> {
+    fn from_verified(descriptor: &Descriptor, loaded: Vec<(String, PathBuf, Vec<u8>)>) -> Result<Corpus, DataError> {
         let mut files = BTreeMap::new();
         for (name, path, bytes) in loaded {
-            let text = String::from_utf8(bytes).map_err(|e| DataError::NotUtf8 {
-                path: path.clone(),
-                offset: e.utf8_error().valid_up_to(),
-            })?;
+            let text = String::from_utf8(bytes)
+                .map_err(|e| DataError::NotUtf8 { path: path.clone(), offset: e.utf8_error().valid_up_to() })?;
             files.insert(name, LoadedFile { path, text });
         }
-        Ok(Corpus {
-            descriptor: descriptor.clone(),
-            files,
-        })
+        Ok(Corpus { descriptor: descriptor.clone(), files })
     }
 
     /// The descriptor.
@@ -148,9 +137,7 @@ impl Corpus {
 
     /// Where each file was found: `(file name, path)`.
     pub fn paths(&self) -> impl Iterator<Item = (&str, &std::path::Path)> {
-        self.files
-            .iter()
-            .map(|(name, f)| (name.as_str(), f.path.as_path()))
+        self.files.iter().map(|(name, f)| (name.as_str(), f.path.as_path()))
     }
 
     /// The text of one split.
@@ -184,11 +171,7 @@ impl Corpus {
     }
 
     /// Tokenizes every split of `split_set` with `tokenizer` (`None`: the defaults).
-    pub fn dataset(
-        &self,
-        split_set: Option<&str>,
-        tokenizer: Option<&str>,
-    ) -> Result<Dataset, DataError> {
+    pub fn dataset(&self, split_set: Option<&str>, tokenizer: Option<&str>) -> Result<Dataset, DataError> {
         let d = &self.descriptor;
         let (set_name, set) = d.split_set(split_set)?;
         let (tok_name, spec) = d.tokenizer(tokenizer)?;
@@ -203,15 +186,9 @@ impl Corpus {
                 Tokenizer::words(train_text, eos.as_deref(), *order, unk.as_deref())
             }
         };
-        let valid = self.encode(
-            &tok,
-            self.part_text(&set.valid, Split::Valid)?,
-            Split::Valid,
-        )?;
+        let valid = self.encode(&tok, self.part_text(&set.valid, Split::Valid)?, Split::Valid)?;
         let test = match &set.test {
-            Some(part) => {
-                Some(self.encode(&tok, self.part_text(part, Split::Test)?, Split::Test)?)
-            }
+            Some(part) => Some(self.encode(&tok, self.part_text(part, Split::Test)?, Split::Test)?),
             None => None,
         };
         Ok(Dataset {
@@ -226,12 +203,11 @@ impl Corpus {
     }
 
     fn encode(&self, tok: &Tokenizer, text: &str, split: Split) -> Result<TokenStream, DataError> {
-        tok.encode(text)
-            .map_err(|UnknownToken(word)| DataError::OutOfVocabulary {
-                corpus: self.descriptor.name.clone(),
-                split: split.name().into(),
-                word,
-            })
+        tok.encode(text).map_err(|UnknownToken(word)| DataError::OutOfVocabulary {
+            corpus: self.descriptor.name.clone(),
+            split: split.name().into(),
+            word,
+        })
     }
 }
 
@@ -287,9 +263,7 @@ pub struct CorpusStatus {
 impl CorpusStatus {
     /// Whether every file is present and verified.
     pub fn verified(&self) -> bool {
-        self.files
-            .iter()
-            .all(|f| matches!(f.state, FileState::Verified(_)))
+        self.files.iter().all(|f| matches!(f.state, FileState::Verified(_)))
     }
 }
 
@@ -313,18 +287,9 @@ pub fn inspect(descriptor: &Descriptor, locator: &Locator) -> CorpusStatus {
                 (state, Some(e))
             }
         };
-        files.push(FileStatus {
-            name: file.name.clone(),
-            bytes: file.bytes,
-            state,
-            error,
-        });
+        files.push(FileStatus { name: file.name.clone(), bytes: file.bytes, state, error });
     }
-    let counts = if loaded.len() == descriptor.files.len() {
-        count_tokens(descriptor, loaded)
-    } else {
-        Ok(Vec::new())
-    };
+    let counts = if loaded.len() == descriptor.files.len() { count_tokens(descriptor, loaded) } else { Ok(Vec::new()) };
     CorpusStatus { files, counts }
 }
 
@@ -341,10 +306,7 @@ fn count_tokens(
                 split_set: set.clone(),
                 tokenizer: tok.clone(),
                 vocab_size: ds.vocab_size(),
-                splits: Split::ALL
-                    .iter()
-                    .filter_map(|&s| ds.split(s).map(|t| (s, t.len())))
-                    .collect(),
+                splits: Split::ALL.iter().filter_map(|&s| ds.split(s).map(|t| (s, t.len()))).collect(),
             });
         }
     }

@@ -103,59 +103,27 @@ impl SamplerConfig {
         first_tokens: Option<usize>,
         seed: u64,
     ) -> SamplerConfig {
-        SamplerConfig {
-            context,
-            batch_size,
-            windows: Windows::Random {
-                samples,
-                first_tokens,
-            },
-            seed,
-        }
+        SamplerConfig { context, batch_size, windows: Windows::Random { samples, first_tokens }, seed }
     }
 
     /// The study's evaluation over the first `n_windows` windows (characters).
-    pub fn study_eval_windows(
-        context: usize,
-        batch_size: usize,
-        n_windows: usize,
-    ) -> SamplerConfig {
-        SamplerConfig {
-            context,
-            batch_size,
-            windows: Windows::FirstWindows(n_windows),
-            seed: 0,
-        }
+    pub fn study_eval_windows(context: usize, batch_size: usize, n_windows: usize) -> SamplerConfig {
+        SamplerConfig { context, batch_size, windows: Windows::FirstWindows(n_windows), seed: 0 }
     }
 
     /// The study's evaluation over the first `n_tokens` tokens (words).
     pub fn study_eval_tokens(context: usize, batch_size: usize, n_tokens: usize) -> SamplerConfig {
-        SamplerConfig {
-            context,
-            batch_size,
-            windows: Windows::FirstTokens(n_tokens),
-            seed: 0,
-        }
+        SamplerConfig { context, batch_size, windows: Windows::FirstTokens(n_tokens), seed: 0 }
     }
 
     /// The standard training sampler: contiguous windows, shuffled per epoch.
     pub fn standard_train(context: usize, batch_size: usize, seed: u64) -> SamplerConfig {
-        SamplerConfig {
-            context,
-            batch_size,
-            windows: Windows::Contiguous { shuffle: true },
-            seed,
-        }
+        SamplerConfig { context, batch_size, windows: Windows::Contiguous { shuffle: true }, seed }
     }
 
     /// The standard full-split evaluation: contiguous windows in order, tail included.
     pub fn standard_eval(context: usize, batch_size: usize) -> SamplerConfig {
-        SamplerConfig {
-            context,
-            batch_size,
-            windows: Windows::Contiguous { shuffle: false },
-            seed: 0,
-        }
+        SamplerConfig { context, batch_size, windows: Windows::Contiguous { shuffle: false }, seed: 0 }
     }
 
     /// The objective these windows train or evaluate.
@@ -183,40 +151,26 @@ pub struct Sampler<'a> {
 impl<'a> Sampler<'a> {
     /// Checks the settings against the stream.
     pub fn new(tokens: &'a TokenStream, config: SamplerConfig) -> Result<Sampler<'a>, DataError> {
-        let invalid = |message: String, help: &str| DataError::Sampler {
-            message,
-            help: help.to_string(),
-        };
+        let invalid = |message: String, help: &str| DataError::Sampler { message, help: help.to_string() };
         let context = config.context;
         if context == 0 || config.batch_size == 0 {
             return Err(invalid(
-                format!(
-                    "`context` is {context} and `batch_size` is {}; both must be at least 1",
-                    config.batch_size
-                ),
+                format!("`context` is {context} and `batch_size` is {}; both must be at least 1", config.batch_size),
                 "set a positive context length and batch size",
             ));
         }
         let len = tokens.len();
         let too_short = |available: usize, what: &str| {
             invalid(
-                format!(
-                    "{what} has {available} tokens, too few for one window of {context} tokens and its target"
-                ),
+                format!("{what} has {available} tokens, too few for one window of {context} tokens and its target"),
                 "use a shorter context or more tokens",
             )
         };
         // (full windows per epoch, possible random starts, tail length)
         let (n_windows, n_starts, tail) = match config.windows {
-            Windows::Random {
-                samples,
-                first_tokens,
-            } => {
+            Windows::Random { samples, first_tokens } => {
                 if samples == 0 {
-                    return Err(invalid(
-                        "`samples` per epoch is 0".into(),
-                        "draw at least one window per epoch",
-                    ));
+                    return Err(invalid("`samples` per epoch is 0".into(), "draw at least one window per epoch"));
                 }
                 let available = first_tokens.map_or(len, |n| n.min(len));
                 if available <= context {
@@ -248,13 +202,7 @@ impl<'a> Sampler<'a> {
                 (n_windows, 0, tail)
             }
         };
-        Ok(Sampler {
-            tokens,
-            config,
-            n_windows,
-            n_starts,
-            tail,
-        })
+        Ok(Sampler { tokens, config, n_windows, n_starts, tail })
     }
 
     /// The settings.
@@ -297,13 +245,7 @@ impl<'a> Sampler<'a> {
             }
             _ => Vec::new(),
         };
-        Batches {
-            sampler: self,
-            rng,
-            order,
-            next_row: 0,
-            tail_done: self.tail == 0,
-        }
+        Batches { sampler: self, rng, order, next_row: 0, tail_done: self.tail == 0 }
     }
 
     /// Start of full window `row` of the epoch (drawing it for random windows).
@@ -352,13 +294,7 @@ impl Iterator for Batches<'_, '_> {
                 }
             }
             self.next_row += rows;
-            return Some(Batch {
-                batch: rows,
-                context,
-                ids,
-                targets,
-                objective,
-            });
+            return Some(Batch { batch: rows, context, ids, targets, objective });
         }
         if !self.tail_done {
             self.tail_done = true;
@@ -367,13 +303,7 @@ impl Iterator for Batches<'_, '_> {
             let mut targets = Vec::with_capacity(s.tail);
             s.tokens.extend_into(&mut ids, start, s.tail);
             s.tokens.extend_into(&mut targets, start + 1, s.tail);
-            return Some(Batch {
-                batch: 1,
-                context: s.tail,
-                ids,
-                targets,
-                objective,
-            });
+            return Some(Batch { batch: 1, context: s.tail, ids, targets, objective });
         }
         None
     }

@@ -24,11 +24,8 @@ enum Ids {
 impl TokenStream {
     /// Stores `ids` as `u16` when every id of a vocabulary of `vocab_size` fits.
     pub fn new(ids: Vec<u32>, vocab_size: usize) -> TokenStream {
-        let ids = if vocab_size <= 1 << 16 {
-            Ids::U16(ids.into_iter().map(|id| id as u16).collect())
-        } else {
-            Ids::U32(ids)
-        };
+        let ids =
+            if vocab_size <= 1 << 16 { Ids::U16(ids.into_iter().map(|id| id as u16).collect()) } else { Ids::U32(ids) };
         TokenStream { ids }
     }
 
@@ -152,11 +149,8 @@ impl Tokenizer {
                 seen_other.extend(text.chars().filter(|c| !c.is_ascii()));
             }
         }
-        let chars: Vec<char> = (0u8..128)
-            .filter(|&b| seen_ascii[b as usize])
-            .map(char::from)
-            .chain(seen_other)
-            .collect();
+        let chars: Vec<char> =
+            (0u8..128).filter(|&b| seen_ascii[b as usize]).map(char::from).chain(seen_other).collect();
         let mut ascii = Box::new([NONE; 128]);
         let mut other = HashMap::new();
         for (id, &c) in chars.iter().enumerate() {
@@ -167,9 +161,7 @@ impl Tokenizer {
             }
         }
         Tokenizer {
-            vocab: Vocab {
-                tokens: chars.iter().map(|c| c.to_string()).collect(),
-            },
+            vocab: Vocab { tokens: chars.iter().map(|c| c.to_string()).collect() },
             kind: Kind::Chars { ascii, other },
         }
     }
@@ -179,12 +171,7 @@ impl Tokenizer {
     /// Words are split on Unicode whitespace (as Python's `str.split()`); with `eos`, that token
     /// follows every line, including a last line without `\n` (as torch `word_language_model`).
     /// `eos` and `unk` are always in the vocabulary, even if train never needs them.
-    pub fn words(
-        train: &str,
-        eos: Option<&str>,
-        order: VocabOrder,
-        unk: Option<&str>,
-    ) -> (Tokenizer, TokenStream) {
+    pub fn words(train: &str, eos: Option<&str>, order: VocabOrder, unk: Option<&str>) -> (Tokenizer, TokenStream) {
         let mut ids = WordMap::default();
         let mut tokens: Vec<String> = Vec::new();
         let mut encoded: Vec<u32> = Vec::with_capacity(train.len() / 4);
@@ -229,26 +216,12 @@ impl Tokenizer {
             for id in &mut encoded {
                 *id = remap[*id as usize];
             }
-            tokens = by_bytes
-                .iter()
-                .map(|&old| std::mem::take(&mut tokens[old as usize]))
-                .collect();
+            tokens = by_bytes.iter().map(|&old| std::mem::take(&mut tokens[old as usize])).collect();
         }
-        let ids: WordMap = tokens
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.clone(), i as u32))
-            .collect();
-        let kind = Kind::Words {
-            eos: eos.map(|t| ids[t]),
-            unk: unk.map(|t| ids[t]),
-            ids,
-        };
+        let ids: WordMap = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+        let kind = Kind::Words { eos: eos.map(|t| ids[t]), unk: unk.map(|t| ids[t]), ids };
         let stream = TokenStream::new(encoded, tokens.len());
-        let tokenizer = Tokenizer {
-            vocab: Vocab { tokens },
-            kind,
-        };
+        let tokenizer = Tokenizer { vocab: Vocab { tokens }, kind };
         (tokenizer, stream)
     }
 
@@ -264,11 +237,7 @@ impl Tokenizer {
             Kind::Chars { ascii, other } => {
                 out.reserve(text.len());
                 for c in text.chars() {
-                    let id = if c.is_ascii() {
-                        ascii[c as usize]
-                    } else {
-                        other.get(&c).copied().unwrap_or(NONE)
-                    };
+                    let id = if c.is_ascii() { ascii[c as usize] } else { other.get(&c).copied().unwrap_or(NONE) };
                     if id == NONE {
                         return Err(UnknownToken(c.to_string()));
                     }
@@ -348,9 +317,7 @@ impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
-            self.add(u64::from_le_bytes([
-                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
-            ]));
+            self.add(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
@@ -391,8 +358,7 @@ mod tests {
 
     #[test]
     fn words_with_eos_number_by_first_appearance() {
-        let (t, train) =
-            Tokenizer::words(" b a\n a c\n", Some("<eos>"), VocabOrder::FirstSeen, None);
+        let (t, train) = Tokenizer::words(" b a\n a c\n", Some("<eos>"), VocabOrder::FirstSeen, None);
         assert_eq!(t.vocab().tokens(), ["b", "a", "<eos>", "c"]);
         assert_eq!(train.to_vec(), [0, 1, 2, 1, 3, 2]);
         // A last line without `\n` still ends with `<eos>`.

@@ -5,6 +5,7 @@ use super::flops::{FlopInputs, Flops, TrainingFlops};
 use super::{Elem, Graph, Op, Shape};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::layers::{Env, ErrorKind, Layer, LayerError, ParamSpec};
+use crate::units::{bytes, thousands};
 use serde::Serialize;
 
 /// What the checker refuses beyond correctness.
@@ -218,10 +219,7 @@ fn summarize(
                 bytes(limits.max_memory)
             ),
         )
-        .at(
-            graph.name_span,
-            format!("{} parameters, {} of activations", super::render::thousands(params), bytes(memory.activations)),
-        )
+        .at(graph.name_span, format!("{} parameters, {} of activations", thousands(params), bytes(memory.activations)))
         .help("raise the limit with `--max-memory`, or make the model or batch smaller"));
     }
     Ok(Summary { params, embedding_params, forward, kaplan_context, predicted_tokens, training, memory })
@@ -232,18 +230,6 @@ fn estimate_memory(params: u64, activations_per_sample: u64, batch: u64) -> Opti
     let parameters = params.checked_mul(4 * F32)?;
     let activations = activations_per_sample.checked_mul(batch)?.checked_mul(F32)?;
     Some(MemoryEstimate { batch, parameters, activations, total: parameters.checked_add(activations)? })
-}
-
-/// `1.5 GiB`
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[unit]) }
 }
 
 fn layer_diagnostic(e: LayerError, call: Span, args: &crate::layers::Args, kind: &str) -> Diagnostic {

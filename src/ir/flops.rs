@@ -130,13 +130,3 @@ impl FlopInputs {
         Some(TrainingFlops { exact, kaplan, paper })
     }
 }
-
-/// `1.23e12`-style figures for tables.
-pub fn human(n: u64) -> String {
-    if n < 100_000 {
-        return n.to_string();
-    }
-    let exp = (n as f64).log10().floor() as i32;
-    let mantissa = n as f64 / 10f64.powi(exp);
-    format!("{mantissa:.2}e{exp}")
-}

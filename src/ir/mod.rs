@@ -9,7 +9,7 @@ mod shape;
 mod value;
 
 pub use check::{Checked, CheckedNode, Limits, MemoryEstimate, Summary, check};
-pub use flops::{Convention, FlopInputs, Flops, TrainingFlops, human};
+pub use flops::{Convention, FlopInputs, Flops, TrainingFlops};
 pub use graph::{Graph, ModelParam, Node, NodeId, Op};
 pub use render::{Format, check_table, render_graph};
 pub use shape::{Dim, Elem, Shape};

@@ -1,8 +1,8 @@
 //! Views of a checked graph: the `check` table, and the graph as text (what snapshots hold),
 //! Graphviz DOT or JSON.
 
-use super::check::bytes;
-use super::{Checked, Convention, Op, human};
+use super::{Checked, Convention, Op};
+use crate::units::{bytes, human, thousands};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -13,19 +13,6 @@ pub enum Format {
     Text,
     Dot,
     Json,
-}
-
-/// `1234567` -> `1,234,567`
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn header(c: &Checked) -> String {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use tinyarch::data::{self, Catalog, DataError, FetchOutcome, FileState, Locator, Origin};
+use tinyarch::units::thousands;
 
 /// `println!` that ignores a closed stdout (`tinyarch corpora | head`) instead of panicking.
 macro_rules! say {
@@ -62,11 +63,7 @@ fn list(locator: &Locator) -> Result<ExitCode, DataError> {
     locator.check_dirs()?;
     say!("data directories, searched in this order:");
     for dir in locator.dirs() {
-        let note = if dir.path.is_dir() {
-            ""
-        } else {
-            ", does not exist yet"
-        };
+        let note = if dir.path.is_dir() { "" } else { ", does not exist yet" };
         say!("  {}  (from {}{note})", dir.path.display(), dir.origin);
     }
     let mut any_corrupt = false;
@@ -75,10 +72,7 @@ fn list(locator: &Locator) -> Result<ExitCode, DataError> {
         let files = &status.files;
         let state = if status.verified() {
             "verified"
-        } else if files
-            .iter()
-            .any(|f| matches!(f.state, FileState::Corrupt(_)))
-        {
+        } else if files.iter().any(|f| matches!(f.state, FileState::Corrupt(_))) {
             any_corrupt = true;
             "corrupt"
         } else if files.iter().any(|f| matches!(f.state, FileState::Missing)) {
@@ -101,25 +95,18 @@ fn list(locator: &Locator) -> Result<ExitCode, DataError> {
                 FileState::Missing => ("missing", String::new()),
                 FileState::Failed => ("error", String::new()),
             };
-            say!(
-                "  {:<20} {:>14} bytes  {word:<8}  {place}",
-                f.name,
-                thousands(f.bytes as usize)
-            );
+            say!("  {:<20} {:>14} bytes  {word:<8}  {place}", f.name, thousands(f.bytes));
         }
         match &status.counts {
             Ok(counts) => {
                 for c in counts {
-                    let splits: Vec<String> = c
-                        .splits
-                        .iter()
-                        .map(|(s, n)| format!("{s} {}", thousands(*n)))
-                        .collect();
+                    let splits: Vec<String> =
+                        c.splits.iter().map(|(s, n)| format!("{s} {}", thousands(*n as u64))).collect();
                     say!(
                         "  split set `{}`, tokenizer `{}`: vocabulary {}; {} tokens",
                         c.split_set,
                         c.tokenizer,
-                        thousands(c.vocab_size),
+                        thousands(c.vocab_size as u64),
                         splits.join(" / ")
                     );
                 }
@@ -133,27 +120,16 @@ fn list(locator: &Locator) -> Result<ExitCode, DataError> {
             }
         }
     }
-    Ok(if any_corrupt {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if any_corrupt { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-fn fetch(
-    locator: &Locator,
-    name: &str,
-    data_flag: Option<&std::path::Path>,
-) -> Result<ExitCode, DataError> {
+fn fetch(locator: &Locator, name: &str, data_flag: Option<&std::path::Path>) -> Result<ExitCode, DataError> {
     let catalog = catalog(locator)?;
     let descriptor = catalog.get(name)?;
     // Without `--data`, a corpus already verified anywhere on the search path needs nothing.
     if data_flag.is_none() {
-        let found: Result<Vec<PathBuf>, DataError> = descriptor
-            .files
-            .iter()
-            .map(|f| locator.verify(descriptor, f))
-            .collect();
+        let found: Result<Vec<PathBuf>, DataError> =
+            descriptor.files.iter().map(|f| locator.verify(descriptor, f)).collect();
         if let Ok(paths) = found {
             say!("`{name}` is already available and verified:");
             for p in paths {
@@ -166,12 +142,10 @@ fn fetch(
         Some(d) => d.to_path_buf(),
         None => data::cache_dir().ok_or(DataError::NoCacheDir)?,
     };
-    let mirror = std::env::var(data::MIRROR_ENV)
-        .ok()
-        .filter(|m| !m.is_empty());
+    let mirror = std::env::var(data::MIRROR_ENV).ok().filter(|m| !m.is_empty());
     for file in &descriptor.files {
         let url = data::file_url(descriptor, file, mirror.as_deref());
-        say!("{} ({} bytes)", file.name, thousands(file.bytes as usize));
+        say!("{} ({} bytes)", file.name, thousands(file.bytes));
         say!("  from {url}");
         let fetched = data::fetch_file(descriptor, file, &dest, mirror.as_deref())?;
         let what = match fetched.outcome {
@@ -181,17 +155,4 @@ fn fetch(
         say!("  {what}: {}", fetched.path.display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `1234567` as `1,234,567`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

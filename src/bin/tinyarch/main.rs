@@ -1,5 +1,7 @@
 //! The `tinyarch` command line: a thin layer over the library.
 
+mod corpora;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 use std::path::PathBuf;
@@ -39,6 +41,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
         format: GraphFormat,
     },
+    /// List the corpora and their state, or download one.
+    Corpora(corpora::CorporaArgs),
     /// List the registered layer kinds with their arguments.
     Layers {
         /// Markdown, as in the book's layer reference.
@@ -161,6 +165,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Corpora(args) => corpora::run(args),
         Command::Layers { markdown } => {
             let registry = Registry::default();
             if markdown {

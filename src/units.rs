@@ -1,0 +1,49 @@
+//! Numbers for people: `1,234,567`, `1.23e12`, `1.5 GiB`.
+
+/// `1234567` -> `1,234,567`
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `1.23e12`-style figures for FLOP counts; small numbers as they are.
+pub fn human(n: u64) -> String {
+    if n < 100_000 {
+        return n.to_string();
+    }
+    let exp = (n as f64).log10().floor() as i32;
+    let mantissa = n as f64 / 10f64.powi(exp);
+    format!("{mantissa:.2}e{exp}")
+}
+
+/// `1.5 GiB`
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[unit]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(human(1_230_000_000_000), "1.23e12");
+        assert_eq!(bytes(3 << 29), "1.5 GiB");
+    }
+}
