@@ -19,6 +19,7 @@ pub mod ir;
 pub mod lang;
 pub mod layers;
 pub mod rng;
+pub mod train;
 pub mod units;
 
 pub use diag::Diagnostics;

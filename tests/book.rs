@@ -58,7 +58,10 @@ fn chapters() -> Vec<Chapter> {
     assert!(paths.len() >= 8, "the book has its chapters, found {}", paths.len());
     paths
         .into_iter()
-        .map(|p| Chapter { name: p.strip_prefix(src()).unwrap().to_path_buf(), text: std::fs::read_to_string(&p).unwrap() })
+        .map(|p| Chapter {
+            name: p.strip_prefix(src()).unwrap().to_path_buf(),
+            text: std::fs::read_to_string(&p).unwrap(),
+        })
         .collect()
 }
 
@@ -157,8 +160,8 @@ fn options_for(text: &str) -> Result<Options, String> {
     Ok(options)
 }
 
-/// Checks a ` ```model ` block. `Err(None)` on a setup problem is not possible: problems with
-/// the block itself come back as `Err(Some(message))`; a model that fails comes back as `Ok(Err)`.
+/// Checks a ` ```model ` block: `Ok(Err(diagnostics))` when the model fails the check, `Err`
+/// when the block itself is broken (an include that cannot be read, an unknown flag).
 fn check_block(chapter: &Chapter, block: &Block) -> Result<Result<(), Diagnostics>, String> {
     let dir = chapter.dir();
     let lines: Vec<&str> = block.body.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -319,12 +322,8 @@ fn every_diagnostic_code_has_an_entry_with_an_example() {
             missing.push(format!("no heading `{heading}`"));
             continue;
         };
-        let section: String = text
-            .lines()
-            .skip(start + 1)
-            .take_while(|l| !l.starts_with("## "))
-            .map(|l| format!("{l}\n"))
-            .collect();
+        let section: String =
+            text.lines().skip(start + 1).take_while(|l| !l.starts_with("## ")).map(|l| format!("{l}\n")).collect();
         let example = format!("```model,error={}", code.id());
         if !section.lines().any(|l| l.trim_end() == example) {
             missing.push(format!("no `{example}` block under `{heading}`"));
@@ -361,11 +360,7 @@ fn heading_id(heading: &str) -> String {
 
 fn heading_ids(text: &str) -> BTreeSet<String> {
     let (_, prose) = blocks(text);
-    prose
-        .lines()
-        .filter_map(|l| l.strip_prefix('#'))
-        .map(|l| heading_id(l.trim_start_matches('#')))
-        .collect()
+    prose.lines().filter_map(|l| l.strip_prefix('#')).map(|l| heading_id(l.trim_start_matches('#'))).collect()
 }
 
 /// `[text](target)` link targets in prose.
