@@ -13,6 +13,7 @@
 // Diagnostics are large but only built on the error path, never in a hot loop.
 #![allow(clippy::result_large_err)]
 
+pub mod backend;
 pub mod data;
 pub mod diag;
 pub mod ir;
@@ -22,6 +23,8 @@ pub mod rng;
 pub mod train;
 pub mod units;
 
+/// The tensor library plugins build on, re-exported so that an embedding program uses the same version.
+pub use dfdx;
 pub use diag::Diagnostics;
 pub use ir::{Checked, Convention, Limits};
 pub use lang::Options;

@@ -1,6 +1,8 @@
 //! A program that embeds tinyarch registers its own layer kind, without touching the crate,
 //! and checks a model that uses it.
 
+use tinyarch::backend::{Act, Cx, Forward, Kernels, Value};
+use tinyarch::dfdx::prelude::{Axis, BroadcastTo, Dtype, HasShape, Tape};
 use tinyarch::ir::{Flops, Limits, Shape, check};
 use tinyarch::lang::{Options, resolve_source};
 use tinyarch::layers::{
@@ -44,8 +46,21 @@ impl Layer for ConfiguredScale {
         let init = if self.init == 1.0 { Init::Ones } else { Init::Uniform { bound: self.init } };
         vec![ParamSpec::new("gain", vec![self.width], Role::NormScale, init)]
     }
-    fn flops(&self) -> Flops {
-        Flops::elementwise(self.output.elements())
+    fn flops(&self, rows: u64) -> Flops {
+        Flops::elementwise(rows * self.width)
+    }
+    fn position_wise(&self) -> bool {
+        true
+    }
+}
+
+/// The forward pass, once for every device and tape: `x * gain` over rows.
+impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for ConfiguredScale {
+    fn forward(&self, x: Value<E, D, T>, cx: &Cx<E, D>) -> Value<E, D, T> {
+        let a = x.hidden(); // [N, C]
+        let shape = *a.x.shape();
+        let gain = cx.vector("gain").broadcast_like::<_, Axis<0>>(&shape); // [N, C]
+        Value::Hidden(Act { x: a.x * gain, ..a })
     }
 }
 

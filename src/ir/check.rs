@@ -118,7 +118,12 @@ fn check_nodes(graph: &Graph) -> Result<Vec<CheckedNode>, Diagnostic> {
                     })
                     .collect();
                 params.extend(own.iter().cloned());
-                CheckedNode { shape: layer.output(), flops: layer.flops(), params: own, layer: Some(layer) }
+                CheckedNode {
+                    shape: layer.output(),
+                    flops: layer.flops(layer.output().rows()),
+                    params: own,
+                    layer: Some(layer),
+                }
             }
             Op::Add => {
                 let (body, skip) = (&nodes[node.inputs[0]].shape, &nodes[node.inputs[1]].shape);

@@ -2,7 +2,9 @@
 //! Shape unchanged; one FLOP per element by convention.
 
 use super::*;
+use crate::backend::{Cx, Forward, Kernels, Value, ops};
 use crate::ir::{Flops, Shape};
+use dfdx::prelude::{Dtype, Tape};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Activation {
@@ -19,6 +21,7 @@ impl Activation {
 #[derive(Debug)]
 struct Configured {
     output: Shape,
+    function: ops::Activation,
 }
 
 impl LayerKind for Activation {
@@ -43,7 +46,13 @@ impl LayerKind for Activation {
     }
     fn configure(&self, _args: &Args, input: &Shape, _env: &Env) -> Result<Box<dyn Layer>, LayerError> {
         float_width(input, "activations")?;
-        Ok(Box::new(Configured { output: input.clone() }))
+        let function = match self {
+            Activation::Relu => ops::Activation::Relu,
+            Activation::Gelu => ops::Activation::Gelu,
+            Activation::Tanh => ops::Activation::Tanh,
+            Activation::Silu => ops::Activation::Silu,
+        };
+        Ok(Box::new(Configured { output: input.clone(), function }))
     }
 }
 
@@ -51,7 +60,17 @@ impl Layer for Configured {
     fn output(&self) -> Shape {
         self.output.clone()
     }
-    fn flops(&self) -> Flops {
-        Flops::elementwise(self.output.elements())
+    fn flops(&self, rows: u64) -> Flops {
+        Flops::elementwise(rows * self.output.dims.last().map_or(1, |d| d.size))
+    }
+    fn position_wise(&self) -> bool {
+        true
+    }
+}
+
+impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
+    fn forward(&self, x: Value<E, D, T>, _cx: &Cx<E, D>) -> Value<E, D, T> {
+        let a = x.hidden();
+        Value::Hidden(crate::backend::Act { x: ops::activation(a.x, self.function), ..a }) // same shape
     }
 }

@@ -1,5 +1,6 @@
 //! What a layer plugin implements, and the types it works with.
 
+use crate::backend::Build;
 use crate::diag::Span;
 use crate::ir::{Dim, Flops, Shape, Value};
 use std::fmt;
@@ -17,16 +18,23 @@ pub trait LayerKind: Send + Sync {
     fn configure(&self, args: &Args, input: &Shape, env: &Env) -> Result<Box<dyn Layer>, LayerError>;
 }
 
-/// A layer with its sizes known: everything the checker needs, and later the backend.
-pub trait Layer: fmt::Debug + Send + Sync {
+/// A layer with its sizes known: everything the checker needs, and its forward pass on every
+/// device (through [`Build`], which comes with implementing `backend::Forward` generically).
+pub trait Layer: fmt::Debug + Send + Sync + Build {
     fn output(&self) -> Shape;
     /// Its parameter tensors, named relative to the layer (`weight`, `bias`).
     fn parameters(&self) -> Vec<ParamSpec> {
         Vec::new()
     }
-    /// Forward FLOPs per sample in the exact convention (see [`Flops`]).
-    fn flops(&self) -> Flops {
+    /// Forward FLOPs per sample in the exact convention (see [`Flops`]) when it computes
+    /// `rows` output positions: all of them, or 1 when only the last is needed.
+    fn flops(&self, _rows: u64) -> Flops {
         Flops::default()
+    }
+    /// Output row `i` depends on input row `i` only, so computing only the last position needs
+    /// only the last input position.
+    fn position_wise(&self) -> bool {
+        false
     }
     /// Kaplan et al.'s attention context term per token, forward: `2 * n_ctx * d_attn`.
     fn kaplan_context_flops(&self) -> u64 {

@@ -16,7 +16,11 @@
 //! ```
 
 use super::*;
+use crate::backend::forward::select_last;
+use crate::backend::kernels::AttnLayout;
+use crate::backend::{Act, Cx, Forward, Kernels, Tensor1, Tensor2, Value, ops};
 use crate::ir::{Flops, Shape};
+use dfdx::prelude::*;
 
 pub struct Attention;
 
@@ -27,8 +31,8 @@ struct Configured {
     width: u64,
     heads: u64,
     bias: bool,
-    rope: bool,
-    dropout: bool,
+    rope: Option<f64>,
+    dropout: f64,
     fused: bool,
 }
 
@@ -60,8 +64,8 @@ impl LayerKind for Attention {
         let heads = args.dim("heads")?;
         let bias = args.bool("bias")?;
         let rope = args.bool("rope")?;
-        args.positive("rope_base")?;
-        let dropout = args.probability("dropout")? > 0.0;
+        let rope_base = args.positive("rope_base")?;
+        let dropout = args.probability("dropout")?;
         let fused = args.choice("projections")? == "fused";
         let width = float_width(input, "`[context, d]`")?;
         if input.dims.len() != 2 {
@@ -99,7 +103,7 @@ impl LayerKind for Attention {
             width: width.size,
             heads: heads.size,
             bias,
-            rope,
+            rope: rope.then_some(rope_base),
             dropout,
             fused,
         }))
@@ -137,17 +141,19 @@ impl Layer for Configured {
         params
     }
 
-    fn flops(&self) -> Flops {
-        let (t, d, h) = (self.positions, self.width, self.heads);
-        let projections = 2 * t * d * 3 * d + 2 * t * d * d;
-        let scores_and_mix = 2 * (2 * t * t * d);
-        let biases = if self.bias { 4 * t * d } else { 0 };
-        let rope = if self.rope { 3 * 2 * t * d } else { 0 };
-        let dropout = if self.dropout { h * t * t } else { 0 };
+    /// `rows` queries (all `t` positions, or 1) against `t` keys: k and v are always
+    /// projected for every position, q, the scores and the output only for the queries.
+    fn flops(&self, rows: u64) -> Flops {
+        let (t, q, d, h) = (self.positions, rows, self.width, self.heads);
+        let projections = 2 * q * d * d + 2 * t * d * 2 * d + 2 * q * d * d;
+        let scores_and_mix = 2 * (2 * q * t * d);
+        let biases = if self.bias { 2 * q * d + 2 * t * d } else { 0 };
+        let rope = if self.rope.is_some() { 3 * (q + t) * d } else { 0 };
+        let dropout = if self.dropout > 0.0 { h * q * t } else { 0 };
         Flops {
             matmul: projections + scores_and_mix,
             elementwise: biases + rope + dropout,
-            softmax: 5 * h * t * t,
+            softmax: 5 * h * q * t,
             norm: 0,
         }
     }
@@ -159,5 +165,52 @@ impl Layer for Configured {
     fn saved_elements(&self) -> u64 {
         let (t, d, h) = (self.positions, self.width, self.heads);
         3 * t * d + 2 * h * t * t + t * d
+    }
+}
+
+impl Configured {
+    /// A bias parameter, or zeros when the layer has none (their gradient is dropped).
+    fn bias_or_zero<E: Dtype, D: Kernels<E>>(&self, cx: &Cx<E, D>, name: &str, len: usize) -> Tensor1<E, D> {
+        if self.bias { cx.vector(name) } else { cx.params.device().zeros_like(&(len,)) }
+    }
+}
+
+impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
+    fn forward(&self, x: Value<E, D, T>, cx: &Cx<E, D>) -> Value<E, D, T> {
+        let a = x.hidden(); // [N, C], every position
+        let (b, c) = (a.batch, self.width as usize);
+        let rope = self.rope.map(|base| cx.rope(c / self.heads as usize, base));
+        let drop = cx.mode.drop(self.dropout);
+        let identity = ops::Activation::Identity;
+        // Queries for every position, or only the last one's when nothing else is read.
+        let (queries, kv_input) = if cx.last_only {
+            let last = select_last(Act { x: a.x.retaped::<T>(), ..a });
+            (last, a.x)
+        } else {
+            (Act { x: a.x.retaped::<T>(), ..a }, a.x)
+        };
+        let (q_src, kv_src, layout): (Tensor2<E, D, T>, Tensor2<E, D, T>, _) = if self.fused {
+            let w = cx.matrix("qkv.weight"); // [3C, C], rows q, k, v
+            let bias = self.bias_or_zero(cx, "qkv.bias", 3 * c);
+            let layout = AttnLayout { batch: b, heads: self.heads as usize, width: c, q_col: 0, k_col: 0, v_col: c };
+            let q = ops::dense_rows(queries.x, &w, &bias, 0..c, identity, 0.0, cx.mode); // [Nq, C]
+            let kv = ops::dense_rows(kv_input, &w, &bias, c..3 * c, identity, 0.0, cx.mode); // [N, 2C]
+            (q, kv, layout)
+        } else {
+            let project = |x: Tensor2<E, D, T>, name: &str| {
+                let bias = self.bias_or_zero(cx, &format!("{name}.bias"), c);
+                ops::dense(x, &cx.matrix(&format!("{name}.weight")), &bias, identity, 0.0, cx.mode)
+            };
+            let q = project(queries.x, "q"); // [Nq, C]
+            let k = project(kv_input.retaped::<T>(), "k"); // [N, C]
+            let v = project(kv_input, "v"); // [N, C]
+            let kv = (k, v).concat_along(Axis::<1>); // [N, 2C]
+            let layout = AttnLayout { batch: b, heads: self.heads as usize, width: c, q_col: 0, k_col: 0, v_col: c };
+            (q, kv, layout)
+        };
+        let y = ops::core(q_src, kv_src, layout, rope.as_ref(), drop, cx.mode); // [Nq, C]
+        let out_bias = self.bias_or_zero(cx, "out.bias", c);
+        let x = ops::dense(y, &cx.matrix("out.weight"), &out_bias, identity, 0.0, cx.mode); // [Nq, C]
+        Value::Hidden(Act { x, ..queries })
     }
 }

@@ -2,7 +2,9 @@
 //! Shape unchanged; one FLOP per element (the mask multiply) when `p > 0`.
 
 use super::*;
+use crate::backend::{Act, Cx, Forward, Kernels, Value, ops};
 use crate::ir::{Flops, Shape};
+use dfdx::prelude::{Dtype, Tape};
 
 pub struct Dropout;
 
@@ -35,7 +37,19 @@ impl Layer for Configured {
     fn output(&self) -> Shape {
         self.output.clone()
     }
-    fn flops(&self) -> Flops {
-        Flops::elementwise(if self.p > 0.0 { self.output.elements() } else { 0 })
+    fn flops(&self, rows: u64) -> Flops {
+        let width = self.output.dims.last().map_or(1, |d| d.size);
+        Flops::elementwise(if self.p > 0.0 { rows * width } else { 0 })
+    }
+    fn position_wise(&self) -> bool {
+        true
+    }
+}
+
+impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
+    fn forward(&self, x: Value<E, D, T>, cx: &Cx<E, D>) -> Value<E, D, T> {
+        let a = x.hidden();
+        let x = ops::dropout(a.x, cx.mode.drop(self.p), cx.mode); // same shape
+        Value::Hidden(Act { x, ..a })
     }
 }

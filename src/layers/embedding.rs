@@ -2,7 +2,9 @@
 //! `[context] tokens -> [context, dim]`; weight `[vocab, dim]` drawn from N(0, 1).
 
 use super::*;
+use crate::backend::{Act, Cx, Forward, Kernels, Value, ops};
 use crate::ir::Shape;
+use dfdx::prelude::{Dtype, Tape};
 
 pub struct Embedding;
 
@@ -43,5 +45,16 @@ impl Layer for Configured {
     }
     fn parameters(&self) -> Vec<ParamSpec> {
         vec![ParamSpec::new("weight", vec![self.vocab, self.dim], Role::TokenEmbedding, Init::Normal { std: 1.0 })]
+    }
+    fn position_wise(&self) -> bool {
+        true
+    }
+}
+
+impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
+    fn forward(&self, x: Value<E, D, T>, cx: &Cx<E, D>) -> Value<E, D, T> {
+        let t = x.tokens(); // [N] ids
+        let x = ops::embedding(&cx.matrix("weight"), &t.ids); // [N, C]
+        Value::Hidden(Act { x, batch: t.batch, positions: t.positions, first: t.first })
     }
 }

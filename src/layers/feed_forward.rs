@@ -3,19 +3,21 @@
 //! `[..., d] -> [..., d]`; `fc1 [hidden, d]`, `fc2 [d, hidden]`, `nn.Linear` init.
 
 use super::*;
+use crate::backend::{Act, Cx, Forward, Kernels, Value, ops};
 use crate::ir::{Flops, Shape};
 use activation::Activation;
+use dfdx::prelude::{Dtype, Tape};
 
 pub struct FeedForward;
 
 #[derive(Debug)]
 struct Configured {
     output: Shape,
-    rows: u64,
     width: u64,
     hidden: u64,
     bias: bool,
-    dropout: bool,
+    dropout: f64,
+    function: ops::Activation,
 }
 
 static ARGS: [ArgSpec; 4] = [
@@ -42,19 +44,24 @@ impl LayerKind for FeedForward {
     }
     fn configure(&self, args: &Args, input: &Shape, _env: &Env) -> Result<Box<dyn Layer>, LayerError> {
         let hidden = args.dim("hidden")?;
-        args.choice("activation")?;
-        let dropout = args.probability("dropout")? > 0.0;
+        let function = match args.choice("activation")? {
+            "gelu" => ops::Activation::Gelu,
+            "tanh" => ops::Activation::Tanh,
+            "silu" => ops::Activation::Silu,
+            _ => ops::Activation::Relu,
+        };
+        let dropout = args.probability("dropout")?;
         let bias = args.bool("bias")?;
         let width = float_width(input, "`[..., d]` activations")?;
         // Bounds every FLOP sum below.
         count(&[8, input.rows(), width.size, hidden.size])?;
         Ok(Box::new(Configured {
             output: input.clone(),
-            rows: input.rows(),
             width: width.size,
             hidden: hidden.size,
             bias,
             dropout,
+            function,
         }))
     }
 }
@@ -75,13 +82,31 @@ impl Layer for Configured {
         }
         params
     }
-    fn flops(&self) -> Flops {
-        let (r, d, h) = (self.rows, self.width, self.hidden);
+    fn flops(&self, rows: u64) -> Flops {
+        let (r, d, h) = (rows, self.width, self.hidden);
         let biases = if self.bias { r * (h + d) } else { 0 };
-        let dropout = if self.dropout { r * h } else { 0 };
+        let dropout = if self.dropout > 0.0 { r * h } else { 0 };
         Flops { matmul: 2 * 2 * r * d * h, elementwise: biases + r * h + dropout, ..Flops::default() }
     }
+    fn position_wise(&self) -> bool {
+        true
+    }
     fn saved_elements(&self) -> u64 {
-        2 * self.rows * self.hidden
+        2 * self.output.rows() * self.hidden
+    }
+}
+
+impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
+    fn forward(&self, x: Value<E, D, T>, cx: &Cx<E, D>) -> Value<E, D, T> {
+        let a = x.hidden(); // [N, C]
+        let drop = cx.mode.drop(self.dropout);
+        let x = if self.bias {
+            let h = ops::dense(a.x, &cx.matrix("fc1.weight"), &cx.vector("fc1.bias"), self.function, drop, cx.mode); // [N, F]
+            ops::dense(h, &cx.matrix("fc2.weight"), &cx.vector("fc2.bias"), ops::Activation::Identity, 0.0, cx.mode)
+        } else {
+            let h = ops::activation(ops::matmul_t(a.x, cx.matrix("fc1.weight")), self.function); // [N, F]
+            ops::matmul_t(ops::dropout(h, drop, cx.mode), cx.matrix("fc2.weight"))
+        }; // [N, C]
+        Value::Hidden(Act { x, ..a })
     }
 }

@@ -2,7 +2,9 @@
 //! `[context, d] -> [context * d]`. No parameters, no FLOPs (a view).
 
 use super::*;
+use crate::backend::{Act, Cx, Forward, Kernels, Value};
 use crate::ir::Shape;
+use dfdx::prelude::*;
 
 pub struct Flatten;
 
@@ -36,5 +38,14 @@ impl LayerKind for Flatten {
 impl Layer for Configured {
     fn output(&self) -> Shape {
         self.output.clone()
+    }
+}
+
+impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
+    fn forward(&self, x: Value<E, D, T>, _cx: &Cx<E, D>) -> Value<E, D, T> {
+        let a = x.hidden();
+        let (n, c) = *a.x.shape();
+        let x = a.x.reshape_like(&(a.batch, n / a.batch * c)); // [B, T*C]
+        Value::Hidden(Act { x, batch: a.batch, positions: 1, first: 0 })
     }
 }

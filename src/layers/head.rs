@@ -3,14 +3,15 @@
 //! (Press and Wolf 2017; GPT-2), adding no weight parameters.
 
 use super::*;
+use crate::backend::{Act, Cx, Forward, Kernels, Value, ops};
 use crate::ir::{Flops, Shape};
+use dfdx::prelude::{Dtype, Tape};
 
 pub struct Head;
 
 #[derive(Debug)]
 struct Configured {
     output: Shape,
-    rows: u64,
     width: u64,
     vocab: u64,
     bias: bool,
@@ -63,7 +64,6 @@ impl LayerKind for Head {
         count(&[4, input.rows(), width.size, env.vocab.size])?;
         Ok(Box::new(Configured {
             output: input.with_width(env.vocab.clone()),
-            rows: input.rows(),
             width: width.size,
             vocab: env.vocab.size,
             bias,
@@ -85,8 +85,27 @@ impl Layer for Configured {
         }
         params
     }
-    fn flops(&self) -> Flops {
-        let bias = if self.bias { self.rows * self.vocab } else { 0 };
-        Flops { matmul: 2 * self.rows * self.width * self.vocab, elementwise: bias, ..Flops::default() }
+    fn flops(&self, rows: u64) -> Flops {
+        let bias = if self.bias { rows * self.vocab } else { 0 };
+        Flops { matmul: 2 * rows * self.width * self.vocab, elementwise: bias, ..Flops::default() }
+    }
+    fn position_wise(&self) -> bool {
+        true
+    }
+}
+
+impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
+    fn forward(&self, x: Value<E, D, T>, cx: &Cx<E, D>) -> Value<E, D, T> {
+        let a = x.hidden(); // [N, C]
+        let w = match &self.tied_to {
+            Some(embedding) => cx.matrix_at(embedding), // [V, C], shared
+            None => cx.matrix("weight"),                // [V, C]
+        };
+        let x = if self.bias {
+            ops::dense(a.x, &w, &cx.vector("bias"), ops::Activation::Identity, 0.0, cx.mode)
+        } else {
+            ops::matmul_t(a.x, w)
+        }; // [N, V]
+        Value::Hidden(Act { x, ..a })
     }
 }

@@ -1,7 +1,10 @@
 //! Select the last position: `[context, d] -> [d]`, for models that predict one next token.
 
 use super::*;
+use crate::backend::forward::select_last;
+use crate::backend::{Cx, Forward, Kernels, Value};
 use crate::ir::Shape;
+use dfdx::prelude::{Dtype, Tape};
 
 pub struct Last;
 
@@ -31,5 +34,11 @@ impl LayerKind for Last {
 impl Layer for Configured {
     fn output(&self) -> Shape {
         self.output.clone()
+    }
+}
+
+impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
+    fn forward(&self, x: Value<E, D, T>, _cx: &Cx<E, D>) -> Value<E, D, T> {
+        Value::Hidden(select_last(x.hidden())) // [B, C]
     }
 }

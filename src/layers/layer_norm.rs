@@ -2,7 +2,9 @@
 //! Shape unchanged; scale `[d]` = 1 and shift `[d]` = 0; 7 norm FLOPs per element.
 
 use super::*;
+use crate::backend::{Act, Cx, Forward, Kernels, Value, ops};
 use crate::ir::{Flops, Shape};
+use dfdx::prelude::*;
 
 pub struct LayerNorm;
 
@@ -11,6 +13,7 @@ struct Configured {
     output: Shape,
     width: u64,
     bias: bool,
+    eps: f64,
 }
 
 static ARGS: [ArgSpec; 2] = [
@@ -29,10 +32,10 @@ impl LayerKind for LayerNorm {
         &ARGS
     }
     fn configure(&self, args: &Args, input: &Shape, _env: &Env) -> Result<Box<dyn Layer>, LayerError> {
-        args.positive("eps")?;
+        let eps = args.positive("eps")?;
         let bias = args.bool("bias")?;
         let width = float_width(input, "`[..., d]` activations")?;
-        Ok(Box::new(Configured { output: input.clone(), width: width.size, bias }))
+        Ok(Box::new(Configured { output: input.clone(), width: width.size, bias, eps }))
     }
 }
 
@@ -47,7 +50,25 @@ impl Layer for Configured {
         }
         params
     }
-    fn flops(&self) -> Flops {
-        Flops { norm: 7 * self.output.elements(), ..Flops::default() }
+    fn flops(&self, rows: u64) -> Flops {
+        Flops { norm: 7 * rows * self.width, ..Flops::default() }
+    }
+    fn position_wise(&self) -> bool {
+        true
+    }
+}
+
+impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
+    fn forward(&self, x: Value<E, D, T>, cx: &Cx<E, D>) -> Value<E, D, T> {
+        let a = x.hidden(); // [N, C]
+        let gain = cx.vector("weight");
+        // Without a learned shift, a zero one: its gradient is computed and dropped.
+        let shift = if self.bias { cx.vector("bias") } else { a.x.device().zeros_like(&(self.width as usize,)) };
+        let x = if cx.mode.fused_ops() {
+            D::layer_norm(a.x, &gain, &shift, self.eps)
+        } else {
+            ops::layer_norm(a.x, &gain, &shift, self.eps)
+        }; // [N, C]
+        Value::Hidden(Act { x, ..a })
     }
 }

@@ -2,14 +2,15 @@
 //! `[..., d] -> [..., out]`; weight `[out, d]` and bias `[out]` from U(+-1/sqrt(d)).
 
 use super::*;
+use crate::backend::{Act, Cx, Forward, Kernels, Value, ops};
 use crate::ir::{Flops, Shape};
+use dfdx::prelude::{Dtype, Tape};
 
 pub struct Linear;
 
 #[derive(Debug)]
 struct Configured {
     output: Shape,
-    rows: u64,
     fan_in: u64,
     out: u64,
     bias: bool,
@@ -36,13 +37,7 @@ impl LayerKind for Linear {
         let fan_in = float_width(input, "`[..., d]` activations")?;
         // Bounds the product and bias FLOPs together.
         count(&[4, input.rows(), fan_in.size, out.size])?;
-        Ok(Box::new(Configured {
-            output: input.with_width(out.clone()),
-            rows: input.rows(),
-            fan_in: fan_in.size,
-            out: out.size,
-            bias,
-        }))
+        Ok(Box::new(Configured { output: input.with_width(out.clone()), fan_in: fan_in.size, out: out.size, bias }))
     }
 }
 
@@ -58,8 +53,24 @@ impl Layer for Configured {
         }
         params
     }
-    fn flops(&self) -> Flops {
-        let bias = if self.bias { self.rows * self.out } else { 0 };
-        Flops { matmul: 2 * self.rows * self.fan_in * self.out, elementwise: bias, ..Flops::default() }
+    fn flops(&self, rows: u64) -> Flops {
+        let bias = if self.bias { rows * self.out } else { 0 };
+        Flops { matmul: 2 * rows * self.fan_in * self.out, elementwise: bias, ..Flops::default() }
+    }
+    fn position_wise(&self) -> bool {
+        true
+    }
+}
+
+impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
+    fn forward(&self, x: Value<E, D, T>, cx: &Cx<E, D>) -> Value<E, D, T> {
+        let a = x.hidden(); // [N, in]
+        let w = cx.matrix("weight"); // [out, in]
+        let x = if self.bias {
+            ops::dense(a.x, &w, &cx.vector("bias"), ops::Activation::Identity, 0.0, cx.mode)
+        } else {
+            ops::matmul_t(a.x, w)
+        }; // [N, out]
+        Value::Hidden(Act { x, ..a })
     }
 }

@@ -2,7 +2,9 @@
 //! `[context, d] -> [context, d]`; weight `[context, d]` drawn from N(0, 1) (`nn.Embedding`).
 
 use super::*;
+use crate::backend::{Act, Cx, Forward, Kernels, Value, ops};
 use crate::ir::{Flops, Shape};
+use dfdx::prelude::*;
 
 pub struct PositionEmbedding;
 
@@ -41,7 +43,26 @@ impl Layer for Configured {
         let shape = vec![self.positions, self.width];
         vec![ParamSpec::new("weight", shape, Role::PositionEmbedding, Init::Normal { std: 1.0 })]
     }
-    fn flops(&self) -> Flops {
-        Flops::elementwise(self.positions * self.width) // x + pos
+    fn flops(&self, rows: u64) -> Flops {
+        Flops::elementwise(rows * self.width) // x + pos
+    }
+    fn position_wise(&self) -> bool {
+        true
     }
 }
+
+impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
+    fn forward(&self, x: Value<E, D, T>, cx: &Cx<E, D>) -> Value<E, D, T> {
+        let a = x.hidden();
+        let (n, c) = *a.x.shape();
+        let (b, p) = (a.batch, a.positions);
+        let dev = a.x.device().clone();
+        let positions = dev.tensor_from_vec((a.first..a.first + p).collect::<Vec<usize>>(), (p,));
+        let table: Tensor2<E, D, T> = ops::embedding(&cx.matrix("weight"), &positions); // [P, C]
+        let table = table.broadcast_like::<_, Axis<0>>(&(b, p, c)); // [B, P, C]
+        let x = (a.x.reshape_like(&(b, p, c)) + table).reshape_like(&(n, c)); // [N, C]
+        Value::Hidden(Act { x, ..a })
+    }
+}
+
+type Tensor2<E, D, T> = crate::backend::Tensor2<E, D, T>;

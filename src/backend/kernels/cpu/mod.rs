@@ -1,0 +1,178 @@
+//! Fused CPU kernels registered as custom autodiff ops.
+//!
+//! Recipe for a custom op from outside dfdx (all public API):
+//! 1. `let (x, mut tape) = x.contiguous().split_tape();` (physical order == logical order);
+//! 2. read inputs with `copy_into` (one memcpy; `Tensor::data` is crate-private);
+//! 3. compute the output into a `Vec` and wrap it with `dev.tensor_from_vec` (moves, no copy);
+//! 4. `tape.add_backward_op(move |grads| ...)`: take the output's gradient with
+//!    `grads.get_or_alloc_mut(&out)` (it is final when the closure runs: ops run in reverse
+//!    creation order), and *accumulate* into `grads.get_or_alloc_mut(&input)` for each input,
+//!    parameters included (their id is the parameter's id);
+//! 5. `out.put_tape(tape)`.
+//!
+//! Rows are processed in parallel with rayon. Reductions across rows (bias and norm-gain
+//! gradients) sum fixed-size blocks in a fixed order, so results are bit-identical whatever the
+//! thread count.
+
+mod attention;
+mod bias_act;
+mod cross_entropy;
+mod dropout;
+mod gemm;
+mod layer_norm;
+mod linear;
+mod rng;
+mod softmax;
+
+use dfdx::prelude::*;
+use rayon::prelude::*;
+
+use super::{AttnLayout, Kernels};
+use crate::backend::ops::{Activation, Rope};
+use crate::backend::{Tensor1, Tensor2, Tensor4};
+
+/// Float element types the CPU kernels support (f32 for training, f64 for gradient checks).
+pub trait Real: Dtype + num_traits::Float + Send + Sync {
+    fn erf(self) -> Self;
+}
+
+impl Real for f32 {
+    fn erf(self) -> Self {
+        libm::erff(self)
+    }
+}
+
+impl Real for f64 {
+    fn erf(self) -> Self {
+        libm::erf(self)
+    }
+}
+
+impl<E: Real> Kernels<E> for Cpu
+where
+    Cpu: Device<E>,
+{
+    fn scale_in_place(buffer: &mut <Self as Storage<E>>::Vec, s: E) -> bool {
+        scale_slice(buffer, s);
+        true
+    }
+
+    fn attention_core<T: Tape<E, Self>>(
+        q_src: Tensor2<E, Self, T>,
+        kv_src: Tensor2<E, Self, T>,
+        layout: AttnLayout,
+        rope: Option<&Rope<E, Self>>,
+        dropout: f64,
+    ) -> Tensor2<E, Self, T> {
+        attention::attention_core(q_src, kv_src, layout, rope, dropout)
+    }
+
+    fn softmax_causal<T: Tape<E, Self>>(scores: Tensor4<E, Self, T>, scale: f64, dropout: f64) -> Tensor4<E, Self, T> {
+        softmax::softmax_causal(scores, scale, dropout)
+    }
+
+    fn layer_norm<T: Tape<E, Self>>(
+        x: Tensor2<E, Self, T>,
+        gamma: &Tensor1<E, Self>,
+        beta: &Tensor1<E, Self>,
+        eps: f64,
+    ) -> Tensor2<E, Self, T> {
+        layer_norm::layer_norm(x, gamma, beta, eps)
+    }
+
+    fn add_layer_norm<T: Tape<E, Self>>(
+        x: Tensor2<E, Self, T>,
+        r: Tensor2<E, Self, T>,
+        gamma: &Tensor1<E, Self>,
+        beta: &Tensor1<E, Self>,
+        eps: f64,
+    ) -> Tensor2<E, Self, T> {
+        layer_norm::add_layer_norm(x, r, gamma, beta, eps)
+    }
+
+    fn linear<T: Tape<E, Self>>(
+        x: Tensor2<E, Self, T>,
+        w: &Tensor2<E, Self>,
+        b: &Tensor1<E, Self>,
+        rows: std::ops::Range<usize>,
+        act: Activation,
+        dropout: f64,
+    ) -> Tensor2<E, Self, T> {
+        linear::linear(x, w, b, rows, act, dropout)
+    }
+
+    fn bias_act<T: Tape<E, Self> + Merge<R>, R: Tape<E, Self>>(
+        x: Tensor2<E, Self, T>,
+        bias: Tensor1<E, Self, R>,
+        act: Activation,
+        dropout: f64,
+    ) -> Tensor2<E, Self, T> {
+        bias_act::bias_act(x, bias, act, dropout)
+    }
+
+    fn dropout<S: Shape, T: Tape<E, Self>>(x: Tensor<S, E, Self, T>, p: f64) -> Tensor<S, E, Self, T> {
+        dropout::dropout(x, p)
+    }
+
+    fn cross_entropy<T: Tape<E, Self>>(
+        logits: Tensor2<E, Self, T>,
+        targets: &Tensor1<usize, Self>,
+    ) -> Tensor<Rank0, E, Self, T> {
+        cross_entropy::cross_entropy(logits, targets)
+    }
+}
+
+/// Outside the `Cpu: Device<E>` impl the storage type normalises to a `Vec` (see NOTES: the
+/// where-clause would hide it).
+fn scale_slice<E: Real>(values: &mut <Cpu as Storage<E>>::Vec, s: E) {
+    values.par_iter_mut().for_each(|v| *v = *v * s);
+}
+
+/// Copies a tensor's physical data out (callers make it contiguous first).
+fn to_host<S: Shape, E: Unit, T>(t: &Tensor<S, E, Cpu, T>) -> Vec<E> {
+    let mut v = vec![E::default(); t.shape().num_elements()];
+    t.copy_into(&mut v);
+    v
+}
+
+/// Lends the gradient of `out` to `f` (as a slice) while `f` borrows the map mutably for the
+/// inputs' gradients, then puts it back.
+fn with_grad_out<S: Shape, E: Dtype>(
+    grads: &mut Gradients<E, Cpu>,
+    out: &Tensor<S, E, Cpu>,
+    f: impl FnOnce(&[E], &mut Gradients<E, Cpu>) -> Result<(), CpuError>,
+) -> Result<(), CpuError> {
+    let g: Vec<E> = std::mem::take(&mut **grads.get_or_alloc_mut(out)?);
+    let r = f(&g, grads);
+    **grads.get_or_alloc_mut(out)? = g;
+    r
+}
+
+/// Rows per parallel task: enough work to amortise rayon's scheduling.
+fn rows_per_task(row_len: usize) -> usize {
+    (4096 / row_len.max(1)).max(1)
+}
+
+/// Column sums of `rows` (`[N, F]`, via `f(row) -> contribution`), deterministic: blocks of a
+/// fixed number of rows are summed in parallel, then the block sums are added in order.
+fn column_sums<E: Real>(n_rows: usize, width: usize, f: impl Fn(usize, &mut [E]) + Sync) -> Vec<E> {
+    const BLOCK: usize = 64;
+    let n_blocks = n_rows.div_ceil(BLOCK);
+    let partials: Vec<Vec<E>> = (0..n_blocks)
+        .into_par_iter()
+        .map(|blk| {
+            let mut acc = vec![E::zero(); width];
+            for r in blk * BLOCK..((blk + 1) * BLOCK).min(n_rows) {
+                f(r, &mut acc);
+            }
+            acc
+        })
+        .collect();
+    let mut total = vec![E::zero(); width];
+    for p in partials {
+        for (t, v) in total.iter_mut().zip(p) {
+            *t += v;
+        }
+    }
+    total
+}

@@ -1,0 +1,30 @@
+//! The dfdx backend: a checked graph built as a computation on a device.
+//!
+//! Model sizes come from files, so nothing here uses dfdx's compile-time shaped `nn` modules:
+//! parameters are runtime-shaped tensors in a [`ParamStore`] keyed by layer path, each layer
+//! plugin builds its forward from the tensor ops in [`ops`], and the hot spots have fused CPU
+//! kernels ([`kernels`]) registered as custom autodiff ops. CUDA runs the composite ops.
+//!
+//! Shape legend used in comments: `B` batch, `T` context, `C` width, `H` heads, `Dh` head width,
+//! `F` feed-forward width, `V` vocabulary, `N = B * T` rows.
+
+pub mod forward;
+pub mod gradcheck;
+pub mod kernels;
+pub mod ops;
+pub mod optim;
+pub mod params;
+
+pub use forward::{Act, Build, Cx, Forward, On, Select, Tokens, Value};
+pub use kernels::Kernels;
+pub use ops::{Fusion, Mode};
+pub use optim::Adam;
+pub use params::ParamStore;
+
+use dfdx::prelude::{NoneTape, Tensor};
+
+/// Runtime-shaped tensors of rank 1 to 4.
+pub type Tensor1<E, D, T = NoneTape> = Tensor<(usize,), E, D, T>;
+pub type Tensor2<E, D, T = NoneTape> = Tensor<(usize, usize), E, D, T>;
+pub type Tensor3<E, D, T = NoneTape> = Tensor<(usize, usize, usize), E, D, T>;
+pub type Tensor4<E, D, T = NoneTape> = Tensor<(usize, usize, usize, usize), E, D, T>;
