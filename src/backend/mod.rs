@@ -11,12 +11,14 @@
 pub mod forward;
 pub mod gradcheck;
 pub mod kernels;
+pub mod model;
 pub mod ops;
 pub mod optim;
 pub mod params;
 
 pub use forward::{Act, Build, Cx, Forward, On, Select, Tokens, Value};
 pub use kernels::Kernels;
+pub use model::{BuildConfig, BuildError, DeviceKind, Model, Trainer, build};
 pub use ops::{Fusion, Mode};
 pub use optim::Adam;
 pub use params::ParamStore;

@@ -153,7 +153,10 @@ class Sequence(nn.Module):
         out = {}
         for name, p in self.named_parameters():
             if name.startswith("blocks."):
-                name = self.block_prefix + name[len("blocks.") :]
+                # `blocks.<i>.` becomes the model file's path: `blocks.<i>.`, or a label such
+                # as `encoder.` for a single block.
+                index, rest = name[len("blocks.") :].split(".", 1)
+                name = self.block_prefix.format(index) + rest
             out[name] = p
         return out
 
@@ -255,20 +258,20 @@ def main():
         write(f"self_attention_{objective}", "models/study/self_attention.model",
               common + [f"heads={H}", f"ffn={FFN * 2}"] + no_drop, m, objective)
         torch.manual_seed(692)
-        m = strip_mha(Sequence([PostLN(D, H, FFN) for _ in range(LAYERS)], "blocks."))
+        m = strip_mha(Sequence([PostLN(D, H, FFN) for _ in range(LAYERS)], "blocks.{}."))
         write(f"transformer_{objective}", "models/study/transformer.model",
               common + [f"heads={H}", f"ffn={FFN}", f"layers={LAYERS}"] + no_drop, m, objective)
         for use_rope in [True, False]:
             torch.manual_seed(693)
             blocks = [PreLN(D, H, FFN, SeparateAttention(D, H, use_rope), F.relu) for _ in range(LAYERS)]
-            m = Sequence(blocks, "blocks.", positions=not use_rope)
+            m = Sequence(blocks, "blocks.{}.", positions=not use_rope)
             tag = "rope" if use_rope else "learned"
             write(f"rope_transformer_{tag}_{objective}", "models/study/rope_transformer.model",
                   common + [f"heads={H}", f"ffn={FFN}", f"layers={LAYERS}", f"rope={str(use_rope).lower()}"]
                   + no_drop, m, objective)
         torch.manual_seed(694)
         blocks = [PreLN(D, H, 4 * D, FusedAttention(D, H), F.gelu) for _ in range(LAYERS)]
-        m = strip_mha(Sequence(blocks, "blocks.", tied=True))
+        m = strip_mha(Sequence(blocks, "blocks.{}.", tied=True))
         write(f"gpt_{objective}", "models/gpt.model", common + [f"heads={H}", f"layers={LAYERS}"] + no_drop, m, objective)
 
 
