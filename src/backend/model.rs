@@ -101,9 +101,20 @@ impl<E: Dtype, D: Kernels<E>> Model<E, D> {
         Model { checked, params, ropes: RopeCache::default() }
     }
 
+    /// A model over given parameters (gradient checks probe copies of them).
+    pub fn with_params(checked: Arc<Checked>, params: ParamStore<E, D>) -> Self {
+        Model { checked, params, ropes: RopeCache::default() }
+    }
+
     /// Logits for `ids` (`[batch, positions]`, row-major): `[batch * positions, V]` under
     /// `All`, `[batch, V]` under `Last` or for a model that predicts one token per window.
-    pub fn forward<T: Tape<E, D>>(&self, ids: &[u32], batch: usize, objective: Objective, mode: Mode) -> Tensor2<E, D, T>
+    pub fn forward<T: Tape<E, D>>(
+        &self,
+        ids: &[u32],
+        batch: usize,
+        objective: Objective,
+        mode: Mode,
+    ) -> Tensor2<E, D, T>
     where
         On: Select<E, D, T>,
     {
@@ -121,19 +132,18 @@ impl<E: Dtype, D: Kernels<E>> Model<E, D> {
                     let layer = self.checked.nodes[i].layer.as_deref().expect("a layer node has a configured layer");
                     let wants_last = last_only && layer.position_wise();
                     let x = rows(take(&mut values, &mut uses, node.inputs[0]), wants_last);
-                    let cx = Cx { params: &self.params, path: &node.path, mode, last_only, context, ropes: &self.ropes };
+                    let cx =
+                        Cx { params: &self.params, path: &node.path, mode, last_only, context, ropes: &self.ropes };
                     On::select(layer).forward(x, &cx)
                 }
                 Op::Add => {
                     let (body, skip) = (node.inputs[0], node.inputs[1]);
                     let a = rows(take(&mut values, &mut uses, body), last_only).hidden();
-                    let x = if body == skip {
-                        a.x * E::from_f64(2.0).unwrap() // an empty residual body: x + x
-                    } else {
-                        let b = rows(take(&mut values, &mut uses, skip), last_only).hidden();
-                        a.x + b.x
-                    };
-                    Value::Hidden(Act { x, ..a })
+                    let b = rows(take(&mut values, &mut uses, skip), last_only).hidden();
+                    // An empty residual body reads one value twice: `x + x` on one id would
+                    // panic in backward, so double the copy that carries the tape.
+                    let x = if body == skip { b.x * E::from_f64(2.0).unwrap() } else { a.x + b.x };
+                    Value::Hidden(Act { x, ..b })
                 }
             };
             values[i] = Some(value);
@@ -197,7 +207,9 @@ where
     }
     match values[j].as_ref().expect("a value is read after it is made") {
         Value::Tokens(t) => Value::Tokens(t.clone()),
-        Value::Hidden(a) => Value::Hidden(Act { x: a.x.retaped::<T>(), batch: a.batch, positions: a.positions, first: a.first }),
+        Value::Hidden(a) => {
+            Value::Hidden(Act { x: a.x.retaped::<T>(), batch: a.batch, positions: a.positions, first: a.first })
+        }
     }
 }
 
@@ -321,7 +333,8 @@ where
     }
 
     fn weights(&self) -> Weights {
-        let tensors = self.model.params.iter().map(|(name, p)| (name.to_string(), p.dims.clone(), p.value.as_vec())).collect();
+        let tensors =
+            self.model.params.iter().map(|(name, p)| (name.to_string(), p.dims.clone(), p.value.as_vec())).collect();
         Weights { tensors }
     }
 
