@@ -14,6 +14,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod backend;
+pub mod bench;
 pub mod data;
 pub mod diag;
 pub mod ir;

@@ -193,14 +193,11 @@ impl<E: Dtype, D: Kernels<E>> Model<E, D> {
 
 /// The value of node `j` for one more consumer: the last consumer takes it (with its tape),
 /// earlier ones get a retaped copy (same id, empty tape) so every branch is recorded.
-fn take<E: Dtype, D: Storage<E> + Storage<usize>, T: Tape<E, D>>(
+fn take<E: Dtype, D: Device<E> + Storage<usize>, T: Tape<E, D>>(
     values: &mut [Option<Value<E, D, T>>],
     uses: &mut [usize],
     j: usize,
-) -> Value<E, D, T>
-where
-    D: Device<E>,
-{
+) -> Value<E, D, T> {
     uses[j] -= 1;
     if uses[j] == 0 {
         return values[j].take().expect("a value is read after it is made");

@@ -27,7 +27,7 @@ impl<E: Dtype, D: Storage<E>> Rope<E, D> {
 
 impl<E: Dtype, D: Device<E>> Rope<E, D> {
     pub fn new(dev: &D, max_len: usize, head_dim: usize, base: f64) -> Self {
-        assert!(head_dim % 2 == 0, "RoPE needs an even head width, got {head_dim}");
+        assert!(head_dim.is_multiple_of(2), "RoPE needs an even head width, got {head_dim}");
         let half = head_dim / 2;
         let mut cos = Vec::with_capacity(max_len * head_dim);
         let mut sin = Vec::with_capacity(max_len * head_dim);

@@ -1,5 +1,6 @@
 //! The `tinyarch` command line: a thin layer over the library.
 
+mod bench;
 mod corpora;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -41,6 +42,23 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
         format: GraphFormat,
     },
+    /// Time training steps of a model (tokens/s, GFLOP/s, peak memory), optionally beside PyTorch.
+    Bench {
+        file: PathBuf,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, value_enum, default_value_t = ObjectiveArg::All)]
+        objective: ObjectiveArg,
+        #[arg(long, default_value_t = 10)]
+        steps: usize,
+        #[arg(long, default_value_t = 2)]
+        warmup: usize,
+        /// A Python with PyTorch: also time `tools/bench/pytorch_bench.py` on the same model.
+        #[arg(long, value_name = "PYTHON")]
+        pytorch: Option<PathBuf>,
+        #[arg(long, default_value = "tools/bench/pytorch_bench.py")]
+        pytorch_script: PathBuf,
+    },
     /// List the corpora and their state, or download one.
     Corpora(corpora::CorporaArgs),
     /// List the registered layer kinds with their arguments.
@@ -53,10 +71,10 @@ enum Command {
 
 /// What every command that compiles a model takes.
 #[derive(clap::Args)]
-struct ModelArgs {
+pub struct ModelArgs {
     /// Vocabulary size.
     #[arg(long)]
-    vocab: Option<u64>,
+    pub vocab: Option<u64>,
     /// Context length (the same as `--set context=N`).
     #[arg(long)]
     context: Option<u64>,
@@ -65,7 +83,7 @@ struct ModelArgs {
     set: Vec<String>,
     /// Batch size the memory estimate assumes.
     #[arg(long, default_value_t = 64)]
-    batch: u64,
+    pub batch: u64,
     /// Largest training memory accepted, in GiB.
     #[arg(long, default_value_t = 16.0)]
     max_memory_gib: f64,
@@ -103,6 +121,23 @@ impl From<Flops> for Convention {
             Flops::Exact => Convention::Exact,
             Flops::Kaplan => Convention::Kaplan,
             Flops::Paper => Convention::Paper,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ObjectiveArg {
+    /// Only the token after the window (the study's).
+    Last,
+    /// Every position predicts its next token.
+    All,
+}
+
+impl From<ObjectiveArg> for tinyarch::data::Objective {
+    fn from(o: ObjectiveArg) -> Self {
+        match o {
+            ObjectiveArg::Last => tinyarch::data::Objective::Last,
+            ObjectiveArg::All => tinyarch::data::Objective::All,
         }
     }
 }
@@ -165,6 +200,15 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Bench { file, model, objective, steps, warmup, pytorch, pytorch_script } => {
+            match model.compile(&file) {
+                Ok(checked) => bench::run(checked, &model, objective.into(), steps, warmup, pytorch, &pytorch_script),
+                Err(d) => {
+                    report(&d);
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Corpora(args) => corpora::run(args),
         Command::Layers { markdown } => {
             let registry = Registry::default();

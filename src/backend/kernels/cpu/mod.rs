@@ -125,7 +125,7 @@ where
 /// Outside the `Cpu: Device<E>` impl the storage type normalises to a `Vec` (see NOTES: the
 /// where-clause would hide it).
 fn scale_slice<E: Real>(values: &mut <Cpu as Storage<E>>::Vec, s: E) {
-    values.par_iter_mut().for_each(|v| *v = *v * s);
+    values.par_iter_mut().for_each(|v| *v *= s);
 }
 
 /// Copies a tensor's physical data out (callers make it contiguous first).

@@ -1,0 +1,99 @@
+//! Training-step throughput: tokens per second and achieved GFLOP/s of a model's step
+//! (forward, loss, backward, Adam) on random tokens, and the machine's GEMM rate to compare
+//! against. `tinyarch bench` prints these beside PyTorch's on the same model.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use dfdx::prelude::*;
+
+use crate::backend::model::training_flops;
+use crate::backend::{BuildConfig, Fusion, Trainer};
+use crate::data::{Batch, Objective};
+use crate::ir::Checked;
+use crate::rng::Rng;
+use crate::train::Trainable;
+
+/// What to measure.
+#[derive(Clone, Copy, Debug)]
+pub struct BenchConfig {
+    pub objective: Objective,
+    pub batch: usize,
+    pub steps: usize,
+    /// Steps run first and not timed (allocations, caches).
+    pub warmup: usize,
+    pub fusion: Fusion,
+}
+
+/// One measurement.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct BenchResult {
+    pub step_ms: f64,
+    pub tokens_per_s: f64,
+    /// Exact-convention training FLOPs of one step (what the compiled graph computes).
+    pub flops_per_step: u64,
+    pub gflops: f64,
+    /// Largest resident set of this process so far, MiB.
+    pub peak_rss_mib: f64,
+}
+
+/// Times training steps of `checked` on the CPU.
+pub fn training_step(checked: Arc<Checked>, config: &BenchConfig) -> BenchResult {
+    crate::backend::tune_allocator();
+    let context = checked.graph.context.size as usize;
+    let vocab = checked.graph.vocab.size;
+    let flops_per_step = training_flops(&checked, config.objective).exact * config.batch as u64;
+    let build = BuildConfig { fusion: config.fusion, ..BuildConfig::cpu(0) };
+    let mut trainer = Trainer::new(checked, Cpu::seed_from_u64(0), &build, "cpu".into());
+    let mut rng = Rng::new(1);
+    let mut ids = |n: usize| (0..n).map(|_| rng.below(vocab) as u32).collect::<Vec<u32>>();
+    let targets = match config.objective {
+        Objective::Last => ids(config.batch),
+        Objective::All => ids(config.batch * context),
+    };
+    let batch =
+        Batch { batch: config.batch, context, ids: ids(config.batch * context), targets, objective: config.objective };
+    for _ in 0..config.warmup {
+        trainer.train_step(&batch, 3e-4);
+    }
+    let start = Instant::now();
+    for _ in 0..config.steps {
+        trainer.train_step(&batch, 3e-4);
+    }
+    let seconds = start.elapsed().as_secs_f64() / config.steps.max(1) as f64;
+    BenchResult {
+        step_ms: seconds * 1e3,
+        tokens_per_s: (config.batch * context) as f64 / seconds,
+        flops_per_step,
+        gflops: flops_per_step as f64 / seconds / 1e9,
+        peak_rss_mib: peak_rss_mib(),
+    }
+}
+
+/// GFLOP/s of dfdx's CPU matrix product on an `n x n x n` f32 problem: the ceiling a training
+/// step's matrix work can reach on this machine.
+pub fn gemm_rate(n: usize, repeats: usize) -> f64 {
+    let dev = Cpu::seed_from_u64(0);
+    let a: Tensor<(usize, usize), f32, Cpu> = dev.sample_uniform_like(&(n, n));
+    let b: Tensor<(usize, usize), f32, Cpu> = dev.sample_uniform_like(&(n, n));
+    let _ = a.clone().matmul(b.clone()); // warm up
+    let start = Instant::now();
+    for _ in 0..repeats {
+        let _ = a.clone().matmul(b.clone());
+    }
+    let seconds = start.elapsed().as_secs_f64() / repeats as f64;
+    2.0 * (n * n * n) as f64 / seconds / 1e9
+}
+
+/// Peak resident set size, MiB (`getrusage`).
+pub fn peak_rss_mib() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a plain struct; RUSAGE_SELF cannot fail on a valid pointer.
+    let ok = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } == 0;
+    if !ok {
+        return f64::NAN;
+    }
+    // SAFETY: initialised by the successful call above.
+    let usage = unsafe { usage.assume_init() };
+    usage.ru_maxrss as f64 / 1024.0 // KiB on Linux
+}

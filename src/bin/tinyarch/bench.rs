@@ -1,0 +1,112 @@
+//! `tinyarch bench`: prints the library's throughput measurement, and PyTorch's beside it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+
+use tinyarch::Checked;
+use tinyarch::backend::Fusion;
+use tinyarch::bench::{BenchConfig, BenchResult, gemm_rate, training_step};
+use tinyarch::data::Objective;
+use tinyarch::units::human;
+
+use crate::ModelArgs;
+
+/// PyTorch's figures, as `pytorch_bench.py` prints them.
+#[derive(serde::Deserialize)]
+struct Torch {
+    framework: String,
+    step_ms: f64,
+    tokens_per_s: f64,
+    peak_rss_mib: f64,
+}
+
+pub fn run(
+    checked: Checked,
+    model: &ModelArgs,
+    objective: Objective,
+    steps: usize,
+    warmup: usize,
+    pytorch: Option<PathBuf>,
+    script: &Path,
+) -> ExitCode {
+    if objective == Objective::All && checked.summary.predicted_tokens == 1 {
+        eprintln!("error: `{}` predicts one token per window: use `--objective last`", checked.graph.name);
+        return ExitCode::FAILURE;
+    }
+    let name = checked.graph.name.clone();
+    let layers = checked.graph.params.iter().find(|p| p.name == "layers").map(|p| p.value.to_string());
+    let context = checked.graph.context.size;
+    let vocab = checked.graph.vocab.size;
+    let config = BenchConfig { objective, batch: model.batch as usize, steps, warmup, fusion: Fusion::Attention };
+    let gemm = gemm_rate(1024, 5);
+    let ours = training_step(Arc::new(checked), &config);
+    let objective_name = if objective == Objective::All { "all" } else { "last" };
+    println!(
+        "`{name}`, objective {objective_name}, batch {}, context {context}: {} FLOPs per step (exact); GEMM {gemm:.0} GFLOP/s",
+        config.batch,
+        human(ours.flops_per_step),
+    );
+    println!(
+        "  {:<22} {:>9} {:>10} {:>8} {:>10} {:>13}",
+        "", "step ms", "tokens/s", "GFLOP/s", "% of GEMM", "peak RSS MiB"
+    );
+    row("tinyarch", &ours, gemm);
+    let Some(python) = pytorch else { return ExitCode::SUCCESS };
+    let Some(layers) = layers.filter(|_| name == "transformer" || name == "gpt") else {
+        eprintln!("error: `{name}` has no PyTorch counterpart in {} (`transformer` and `gpt` do)", script.display());
+        return ExitCode::FAILURE;
+    };
+    let output = Command::new(&python)
+        .arg(script)
+        .args(["--model", &name, "--objective", objective_name, "--layers", &layers])
+        .args(["--vocab", &vocab.to_string(), "--context", &context.to_string()])
+        .args(["--batch", &config.batch.to_string(), "--steps", &steps.to_string(), "--warmup", &warmup.to_string()])
+        .args(["--threads", &rayon::current_num_threads().to_string()])
+        .output();
+    let torch: Torch = match output.map(|o| (o.status.success(), o)) {
+        Ok((true, o)) => match serde_json::from_slice(&o.stdout) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: cannot read PyTorch's result: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        Ok((false, o)) => {
+            eprintln!("error: the PyTorch benchmark failed:\n{}", String::from_utf8_lossy(&o.stderr));
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("error: cannot run `{}`: {e}", python.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    // PyTorch is credited with the same FLOPs: under `last` it computes more, but the work
+    // that matters is what the loss reads.
+    let seconds = torch.step_ms / 1e3;
+    let theirs = BenchResult {
+        step_ms: torch.step_ms,
+        tokens_per_s: torch.tokens_per_s,
+        flops_per_step: ours.flops_per_step,
+        gflops: ours.flops_per_step as f64 / seconds / 1e9,
+        peak_rss_mib: torch.peak_rss_mib,
+    };
+    row(&torch.framework, &theirs, gemm);
+    println!(
+        "  ratio tinyarch / PyTorch: tokens/s {:.2}x, peak RSS {:.2}x",
+        ours.tokens_per_s / theirs.tokens_per_s,
+        ours.peak_rss_mib / theirs.peak_rss_mib
+    );
+    ExitCode::SUCCESS
+}
+
+fn row(label: &str, r: &BenchResult, gemm: f64) {
+    println!(
+        "  {label:<22} {:>9.1} {:>10.0} {:>8.1} {:>9.0}% {:>13.0}",
+        r.step_ms,
+        r.tokens_per_s,
+        r.gflops,
+        100.0 * r.gflops / gemm,
+        r.peak_rss_mib
+    );
+}
