@@ -9,8 +9,8 @@ use std::path::Path;
 use tinyarch::data::Sampler;
 use tinyarch::ir::Convention;
 use tinyarch::train::{
-    self, CurvePoint, EvalProtocol, ModelSource, OptimizerConfig, RunConfig, RunRecord, Silent, Status,
-    TrainProtocol, Trainable,
+    self, CurvePoint, EvalProtocol, ModelSource, OptimizerConfig, RunConfig, RunRecord, Silent, Status, TrainProtocol,
+    Trainable,
 };
 use train_support::{Bigram, scratch, shakespeare, unigram_entropy};
 
@@ -25,8 +25,9 @@ fn config() -> RunConfig {
     c.eval = EvalProtocol::FirstWindows(2_000);
     c.eval_interval = 25;
     c.seed = 7;
-    // 200 full steps of 64 samples at 6 * 65 FLOPs each, plus a little.
-    c.budget = (200 * 64 * 6 * 65 + 1_000) as f64;
+    // 200 steps: 12 epochs and 8 full batches of the 13th, at 6 * 65 FLOPs per sample, plus a
+    // little that buys no further step.
+    c.budget = ((12 * 1_000 + 8 * 64) * 6 * 65 + 1_000) as f64;
     c
 }
 
@@ -198,7 +199,8 @@ fn errors_come_before_training() {
     // Nothing was written.
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
     // The Kaplan convention counts differently: fewer steps for the same number.
-    let kaplan = RunConfig { convention: Convention::Kaplan, budget: (50 * 64 * 6 * 65 * 65) as f64, ..config() };
+    // Two epochs and two batches.
+    let kaplan = RunConfig { convention: Convention::Kaplan, budget: (2_128 * 6 * 65 * 65) as f64, ..config() };
     let r = run(&mut bigram(&kaplan), &kaplan, &scratch("kaplan"));
-    assert_eq!((r.steps, r.flops_used.kaplan), (50, 50 * 64 * 6 * 65 * 65));
+    assert_eq!((r.steps, r.flops_used.kaplan), (34, 2_128 * 6 * 65 * 65));
 }

@@ -10,8 +10,8 @@ use tinyarch::data::{Objective, Sampler, SamplerConfig, TokenStream};
 use tinyarch::ir::{Convention, TrainingFlops};
 use tinyarch::train::{
     Average, Budget, CheckpointMeta, EpochShape, EvalProtocol, FlopsUsed, Observer, OptimizerConfig, Progress,
-    RunConfig, SampleConfig, Schedule, StartEvent, StepEvent, TrainError, TrainProtocol, Trainable, evaluate,
-    generate, load_checkpoint, load_into, save_checkpoint,
+    RunConfig, SampleConfig, Schedule, StartEvent, StepEvent, TrainError, TrainProtocol, Trainable, evaluate, generate,
+    load_checkpoint, load_into, save_checkpoint,
 };
 use train_support::{Bigram, scratch};
 
@@ -107,7 +107,8 @@ fn custom_config() -> RunConfig {
     c.tokenizer = Some("study".into());
     c.overrides = vec!["layers=4".into()];
     c.convention = Convention::Paper;
-    c.optimizer = OptimizerConfig { decoupled: true, lr: 1e-3, weight_decay: 0.1, clip: Some(1.0), ..Default::default() };
+    c.optimizer =
+        OptimizerConfig { decoupled: true, lr: 1e-3, weight_decay: 0.1, clip: Some(1.0), ..Default::default() };
     c.schedule = Schedule::WarmupCosine { warmup_steps: 100, min_ratio: 0.1 };
     c.train = TrainProtocol::Study { samples: 20_000, first_tokens: Some(80_000) };
     c.eval = EvalProtocol::FirstTokens(80_000);
@@ -306,6 +307,6 @@ fn plain_progress_prints_every_n_steps_and_the_last() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4, "{text}");
     assert!(lines[0].starts_with("bigram: 4,290 params on cpu, 10 steps"), "{text}");
-    assert!(lines[1].starts_with("bigram step 4/10  flops 400000/1000000 (40%)  loss 2.5000  12,345 tok/s"), "{text}");
+    assert!(lines[1].starts_with("bigram step 4/10  flops 4.00e5/1.00e6 (40%)  loss 2.5000  12,345 tok/s"), "{text}");
     assert!(lines[3].starts_with("bigram step 10/10") && lines[3].ends_with("eta 0s"), "{text}");
 }

@@ -4,7 +4,7 @@
 //! safetensors stores tensors sorted by name; loading puts them back in the model's order and
 //! checks every name and shape against the model before anything is replaced.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
@@ -66,7 +66,29 @@ pub fn save(path: &Path, weights: &Weights, meta: &CheckpointMeta) -> Result<(),
         message: format!("cannot serialize: {e}"),
         help: "the tensor names must be unique".into(),
     })?;
+    let file = canonical_header(&file).ok_or_else(|| TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        message: "the serialized header is not valid JSON".into(),
+        help: "this is a bug in the checkpoint writer".into(),
+    })?;
     fsio::write_atomic(path, &file)
+}
+
+/// The same file with its JSON header's keys sorted. safetensors writes the metadata from a
+/// `HashMap`, in a different order on every run; sorted, the same weights give the same bytes.
+fn canonical_header(file: &[u8]) -> Option<Vec<u8>> {
+    // Layout: header length n (u64, little-endian), n bytes of JSON, then the tensor data, whose
+    // offsets count from the end of the header (so the header may change length).
+    let n = usize::try_from(u64::from_le_bytes(file.get(..8)?.try_into().ok()?)).ok()?;
+    let header: BTreeMap<String, serde_json::Value> = serde_json::from_slice(file.get(8..8 + n)?).ok()?;
+    let mut json = serde_json::to_vec(&header).ok()?;
+    // safetensors pads the header with spaces to a multiple of 8 bytes, so data stays aligned.
+    json.resize(json.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(file.len());
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&file[8 + n..]);
+    Some(out)
 }
 
 /// Reads a checkpoint written by [`save`].

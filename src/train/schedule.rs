@@ -33,8 +33,11 @@ impl Schedule {
                 let last = total_steps.saturating_sub(1);
                 let decay_steps = last.saturating_sub(warmup_steps);
                 // A run that ends inside its warmup has no decay: its last step is already at the floor.
-                let progress =
-                    if decay_steps == 0 { 1.0 } else { (step - warmup_steps).min(decay_steps) as f64 / decay_steps as f64 };
+                let progress = if decay_steps == 0 {
+                    1.0
+                } else {
+                    (step - warmup_steps).min(decay_steps) as f64 / decay_steps as f64
+                };
                 let min = min_ratio * lr;
                 min + (lr - min) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
             }

@@ -90,9 +90,9 @@ impl Bigram {
     fn pairs(batch: &Batch) -> Vec<(usize, usize)> {
         let ctx = batch.context;
         match batch.objective {
-            Objective::Last => (0..batch.batch)
-                .map(|r| (batch.ids[r * ctx + ctx - 1] as usize, batch.targets[r] as usize))
-                .collect(),
+            Objective::Last => {
+                (0..batch.batch).map(|r| (batch.ids[r * ctx + ctx - 1] as usize, batch.targets[r] as usize)).collect()
+            }
             Objective::All => batch.ids.iter().zip(&batch.targets).map(|(&i, &t)| (i as usize, t as usize)).collect(),
         }
     }
@@ -116,7 +116,11 @@ impl Trainable for Bigram {
             Objective::Last => 1,
             Objective::All => self.context as u64,
         };
-        TrainingFlops { exact: 6 * v * predicted, kaplan: 6 * v * v * predicted, paper: 2 * v * v * self.context as u64 }
+        TrainingFlops {
+            exact: 6 * v * predicted,
+            kaplan: 6 * v * v * predicted,
+            paper: 2 * v * v * self.context as u64,
+        }
     }
 
     fn train_step(&mut self, batch: &Batch, lr: f64) -> f32 {
