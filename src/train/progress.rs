@@ -149,7 +149,7 @@ impl Observer for Progress {
             }
             Mode::Bar(None) => {}
             Mode::Lines(_) => {
-                if e.step % self.log_every == 0 || e.step == e.total_steps {
+                if e.step.is_multiple_of(self.log_every) || e.step == e.total_steps {
                     let eta = e.elapsed.mul_f64((e.total_steps - e.step.min(e.total_steps)) as f64 / e.step as f64);
                     let line = format!(
                         "{} step {}/{}  {status}  lr {:.2e}  eta {}",

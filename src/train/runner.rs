@@ -18,7 +18,7 @@ use super::budget::{Budget, EpochShape, FlopsUsed, Plan};
 use super::checkpoint::{self, CheckpointMeta};
 use super::config::RunConfig;
 use super::error::TrainError;
-use super::eval::{Evaluation, evaluate};
+use super::eval::evaluate;
 use super::fsio;
 use super::interrupt;
 use super::model::{NotFinite, Trainable, Weights};
@@ -131,9 +131,10 @@ pub fn run(
             }
             (Some(*step), Some(*nll))
         }
-        // Without selection, the last step's weights; its validation exists only when completed.
-        _ if status == Status::Completed => (Some(t.steps), t.last_valid),
-        _ => (None, None),
+        // Diverged weights are worth nothing.
+        _ if status == Status::Diverged => (None, None),
+        // Otherwise the last step's weights, with their validation if it was evaluated.
+        _ => (Some(t.steps), t.last_valid.filter(|v| v.0 == t.steps).map(|v| v.1)),
     };
 
     let mut record = RunRecord {
@@ -173,25 +174,23 @@ pub fn run(
     };
 
     if status == Status::Completed {
-        let nll = |e: Option<Evaluation>| e.map(|e| e.nll(config.average));
-        match &samplers.test {
-            Some(test) => match evaluate(model, test, config.max_eval_batches) {
-                Some(e) => record.test_nll = nll(Some(e)),
+        if let Some(test) = &samplers.test {
+            match evaluate(model, test, config.max_eval_batches) {
+                Some(e) => record.test_nll = Some(e.nll(config.average)),
                 None => interrupted(&mut record),
-            },
-            None => {}
+            }
         }
         if record.status == Status::Completed {
             match evaluate(model, &samplers.train_eval, Some(config.train_eval_batches)) {
-                Some(e) => record.train_nll = nll(Some(e)),
+                Some(e) => record.train_nll = Some(e.nll(config.average)),
                 None => interrupted(&mut record),
             }
         }
         (record.perplexity, record.bits_per_token) = RunRecord::derived(record.test_nll);
     }
 
-    // Weights worth keeping: the selected ones, or the last ones unless they diverged.
-    if selected_step.is_some() || status == Status::Interrupted {
+    // The selected weights; a diverged run without a validation has none worth keeping.
+    if selected_step.is_some() {
         let meta = CheckpointMeta {
             model: source.name.clone(),
             source_sha256: record.source_sha256.clone(),
@@ -257,7 +256,8 @@ struct Training {
     train_time: Duration,
     curve: Vec<CurvePoint>,
     best: Option<Best>,
-    last_valid: Option<f64>,
+    /// The last validation: `(step, nll)`.
+    last_valid: Option<(u64, f64)>,
 }
 
 impl Training {
@@ -310,7 +310,7 @@ impl Training {
                     tokens_per_second: per_second(self.samples * config.context as u64, self.train_time),
                     elapsed: started.elapsed(),
                 });
-                let due = self.steps % config.eval_interval == 0 || self.steps == plan.steps;
+                let due = self.steps.is_multiple_of(config.eval_interval) || self.steps == plan.steps;
                 if due && !interrupt::requested() {
                     match self.validate(model, samplers, config, observer) {
                         Ok(()) => {}
@@ -341,7 +341,7 @@ impl Training {
         if let Some(point) = self.curve.last_mut() {
             point.valid_nll = Some(nll);
         }
-        self.last_valid = Some(nll);
+        self.last_valid = Some((self.steps, nll));
         let best = self.best.as_ref().is_none_or(|b| nll < b.nll);
         if best {
             let weights = config.select_best.then(|| model.weights());

@@ -203,7 +203,10 @@ pub fn run(args: RunArgs) -> ExitCode {
         print!("{}", table(&records));
     }
     if records.iter().any(|r| r.status == Status::Interrupted) {
-        eprintln!("interrupted: the finished runs and the interrupted one's progress are saved under `{}`", args.out.display());
+        eprintln!(
+            "interrupted: the finished runs and the interrupted one's progress are saved under `{}`",
+            args.out.display()
+        );
         return ExitCode::from(INTERRUPTED);
     }
     if failed > 0 {
@@ -271,7 +274,10 @@ fn model_source(file: &Path, checked: &Checked) -> Result<ModelSource, String> {
             continue;
         }
         let relative = path.strip_prefix(dir).map_err(|_| {
-            format!("the include `{}` lies outside the model's folder; a run folder could not rebuild it", path.display())
+            format!(
+                "the include `{}` lies outside the model's folder; a run folder could not rebuild it",
+                path.display()
+            )
         })?;
         includes.push((relative.to_string_lossy().into_owned(), sources.text(id).to_string()));
     }
@@ -308,10 +314,13 @@ fn run_config(
     if base.is_none() {
         // The study's protocols for the last-token objective; the standard ones for all positions.
         (c.train, c.eval) = match (c.objective, is_chars) {
-            (Objective::Last, true) => (TrainProtocol::Study { samples: 10_000, first_tokens: None }, EvalProtocol::FirstWindows(10_000)),
-            (Objective::Last, false) => {
-                (TrainProtocol::Study { samples: 10_000, first_tokens: Some(80_000) }, EvalProtocol::FirstTokens(80_000))
+            (Objective::Last, true) => {
+                (TrainProtocol::Study { samples: 10_000, first_tokens: None }, EvalProtocol::FirstWindows(10_000))
             }
+            (Objective::Last, false) => (
+                TrainProtocol::Study { samples: 10_000, first_tokens: Some(80_000) },
+                EvalProtocol::FirstTokens(80_000),
+            ),
             (Objective::All, _) => (TrainProtocol::Standard, EvalProtocol::Full),
         };
     }
@@ -392,7 +401,14 @@ pub fn eval(args: EvalArgs) -> ExitCode {
         config.eval = EvalProtocol::Full;
         config.max_eval_batches = None;
     }
-    say!("{} on {} ({}, {}), {:?} windows:", args.dir.display(), dataset.corpus, dataset.split_set, dataset.tokenizer_name, config.eval);
+    say!(
+        "{} on {} ({}, {}), {:?} windows:",
+        args.dir.display(),
+        dataset.corpus,
+        dataset.split_set,
+        dataset.tokenizer_name,
+        config.eval
+    );
     say!("| split | nll | perplexity | bits/token | targets |");
     say!("|---|---:|---:|---:|---:|");
     for (name, tokens) in [("valid", Some(&dataset.valid)), ("test", dataset.test.as_ref())] {
@@ -424,11 +440,10 @@ pub fn sample(args: SampleArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let dataset =
-        match data::load(&config.corpus, &locator, config.split_set.as_deref(), config.tokenizer.as_deref()) {
-            Ok(d) => d,
-            Err(e) => return fail(e),
-        };
+    let dataset = match data::load(&config.corpus, &locator, config.split_set.as_deref(), config.tokenizer.as_deref()) {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
     let prompt = match dataset.tokenizer.encode(&args.prompt) {
         Ok(t) => t.to_vec(),
         Err(data::UnknownToken(word)) => {
