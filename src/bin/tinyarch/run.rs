@@ -12,6 +12,9 @@
 //! Command::Sample(args) => run::sample(args),
 //! ```
 
+// As in the library: errors are large but only built on the error path.
+#![allow(clippy::result_large_err)]
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -351,6 +354,19 @@ struct Restored {
 
 fn restore(dir: &Path, vocab: usize, device: DeviceArg) -> Result<Restored, Box<dyn std::fmt::Display>> {
     let config = read_config(&dir.join(train::CONFIG_FILE)).map_err(|e| Box::new(e) as Box<dyn std::fmt::Display>)?;
+    // A vocabulary that differs would fail on shapes; say why instead.
+    let saved = train::load_checkpoint(&dir.join(train::CHECKPOINT_FILE))
+        .map_err(|e| Box::new(e) as Box<dyn std::fmt::Display>)?
+        .meta;
+    if saved.vocab != vocab {
+        return Err(Box::new(format!(
+            "the run was trained on `{}` ({}, vocabulary {}), which does not match the requested data's vocabulary {}",
+            saved.corpus,
+            saved.tokenizer,
+            thousands(saved.vocab as u64),
+            thousands(vocab as u64)
+        )));
+    }
     let model_path = dir.join(train::MODEL_FILE);
     let options = Options { vocab: Some(vocab as u64), overrides: config.overrides.clone() };
     let checked = compile(&model_path, &options, config.batch).map_err(|d| {
@@ -486,7 +502,7 @@ fn table(records: &[RunRecord]) -> String {
     for r in records {
         let used = r.flops_used.get(r.convention);
         out.push_str(&format!(
-            "| {} | {} | {} | {} ({}) | {} | {} | {} | {} | {} | {} | {:.0} s | {} |\n",
+            "| {} | {} | {} | {} ({}) | {} | {} | {} | {} | {} | {} | {:.1} s | {} |\n",
             r.model,
             thousands(r.params),
             thousands(r.steps),
