@@ -84,7 +84,7 @@ impl Progress {
     /// A bar if stdout is a terminal, else lines on stdout every `log_every` steps.
     pub fn new(log_every: u64) -> Progress {
         if std::io::stdout().is_terminal() {
-            Progress { mode: Mode::Bar(None), log_every, model: String::new() }
+            Progress { mode: Mode::Bar(None), log_every: log_every.max(1), model: String::new() }
         } else {
             Progress::lines(Box::new(std::io::stdout()), log_every)
         }
@@ -98,8 +98,10 @@ impl Progress {
     fn say(&mut self, line: &str) {
         match &mut self.mode {
             Mode::Bar(Some(bar)) => bar.println(line),
-            Mode::Bar(None) => println!("{line}"),
             // A closed pipe must not stop training.
+            Mode::Bar(None) => {
+                let _ = writeln!(std::io::stdout(), "{line}");
+            }
             Mode::Lines(out) => {
                 let _ = writeln!(out, "{line}");
                 let _ = out.flush();
