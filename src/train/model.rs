@@ -13,6 +13,8 @@ pub struct Weights {
 
 /// The optimizer and schedule settings of one run (PyTorch's definitions).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+// Run files may set only some fields (the rest are PyTorch's defaults); a misspelt one is an error.
+#[serde(default, deny_unknown_fields)]
 pub struct OptimizerConfig {
     /// Decoupled weight decay (AdamW) instead of Adam's L2 term.
     pub decoupled: bool,

@@ -1,0 +1,522 @@
+//! `tinyarch run`, `tinyarch eval` and `tinyarch sample`: glue between the command line, the
+//! checker, the backend (`tinyarch::backend::build`) and the runner (`tinyarch::train`). Only
+//! argument handling and printing live here.
+//!
+//! Wiring in `main.rs`:
+//!
+//! ```text
+//! mod run;
+//! enum Command { ..., Run(run::RunArgs), Eval(run::EvalArgs), Sample(run::SampleArgs) }
+//! Command::Run(args) => run::run(args),
+//! Command::Eval(args) => run::eval(args),
+//! Command::Sample(args) => run::sample(args),
+//! ```
+
+// As in the library: errors are large but only built on the error path.
+#![allow(clippy::result_large_err)]
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+use tinyarch::backend::{self, BuildConfig, Device};
+use tinyarch::data::{self, Catalog, Dataset, Locator, Objective, Sampler, TokenizerSpec};
+use tinyarch::ir::{self, Limits};
+use tinyarch::train::{
+    self, EvalProtocol, ModelSource, Progress, RunConfig, RunRecord, SampleConfig, Status, TrainProtocol, interrupt,
+};
+use tinyarch::units::{human, thousands};
+use tinyarch::{Checked, Options, Registry};
+
+use super::{Flops, report};
+
+/// `println!` that ignores a closed stdout instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// Exit status after Ctrl-C (128 + SIGINT, as shells report it).
+const INTERRUPTED: u8 = 130;
+
+/// Train models under a training-FLOP budget, evaluate them and print a table.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Model files, or directories to search for them.
+    #[arg(required = true)]
+    models: Vec<PathBuf>,
+    /// The corpus (`tinyarch corpora` lists them).
+    #[arg(long)]
+    corpus: String,
+    /// Training FLOPs per model, in the `--flops` convention (`1e13`).
+    #[arg(long)]
+    budget: f64,
+    /// The convention the budget counts in.
+    #[arg(long, value_enum, default_value_t = Flops::Exact)]
+    flops: Flops,
+    /// `last`: predict the token after each window (the study's); `all`: every position.
+    #[arg(long, value_enum, default_value_t = ObjectiveArg::Last)]
+    objective: ObjectiveArg,
+    /// Rows per batch.
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Peak learning rate.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Seeds initialisation and data order.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Override a model parameter: `--set layers=4`.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+    /// Base run settings in RON (see `run.ron` in any run folder); flags given override them.
+    #[arg(long, value_name = "RUN.RON")]
+    config: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    device: DeviceArg,
+    /// Where run folders go: `<out>/<corpus>/<model>-<budget>-<convention>-s<seed>`.
+    #[arg(long, default_value = "runs")]
+    out: PathBuf,
+    /// Data directory searched first, before `$TINYARCH_DATA` and the user cache.
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Plain progress lines every this many steps when stdout is not a terminal.
+    #[arg(long, default_value_t = 50)]
+    log_every: u64,
+}
+
+/// Re-evaluate a run folder's saved weights.
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// A run folder written by `tinyarch run`.
+    dir: PathBuf,
+    /// The corpus to evaluate on (its tokenizer must give the checkpoint's vocabulary).
+    #[arg(long)]
+    corpus: String,
+    /// Evaluate whole splits instead of the run's protocol.
+    #[arg(long)]
+    full: bool,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    device: DeviceArg,
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+/// Generate text from a run folder's saved weights.
+#[derive(clap::Args)]
+pub struct SampleArgs {
+    /// A run folder written by `tinyarch run`.
+    dir: PathBuf,
+    #[arg(long, default_value = "")]
+    prompt: String,
+    /// Tokens to generate.
+    #[arg(long, default_value_t = 500)]
+    tokens: usize,
+    /// 0 picks the most likely token every time.
+    #[arg(long, default_value_t = 1.0)]
+    temperature: f64,
+    /// Draw only among the K most likely tokens.
+    #[arg(long)]
+    top_k: Option<usize>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    device: DeviceArg,
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ObjectiveArg {
+    Last,
+    All,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DeviceArg {
+    Cpu,
+    Cuda,
+}
+
+impl From<DeviceArg> for Device {
+    fn from(d: DeviceArg) -> Device {
+        match d {
+            DeviceArg::Cpu => Device::Cpu,
+            DeviceArg::Cuda => Device::Cuda(0),
+        }
+    }
+}
+
+/// Runs `tinyarch run`.
+pub fn run(args: RunArgs) -> ExitCode {
+    if let Err(e) = interrupt::install() {
+        eprintln!("warning: {e}; ctrl-c will stop without writing results");
+    }
+    let locator = Locator::from_env(args.data.as_deref());
+    let base = match &args.config {
+        Some(path) => match read_config(path) {
+            Ok(c) => Some(c),
+            Err(e) => return fail(e),
+        },
+        None => None,
+    };
+    let split_set = base.as_ref().and_then(|c| c.split_set.clone());
+    let tokenizer = base.as_ref().and_then(|c| c.tokenizer.clone());
+    let dataset = match data::load(&args.corpus, &locator, split_set.as_deref(), tokenizer.as_deref()) {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    let is_chars = match is_chars(&locator, &dataset) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let files = match tinyarch::lang::model_files(&args.models) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: cannot list model files: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut records = Vec::new();
+    let mut failed = 0;
+    for file in &files {
+        match run_one(&args, base.as_ref(), &dataset, is_chars, file) {
+            Ok(record) => {
+                let stop = record.status == Status::Interrupted;
+                if record.status == Status::Diverged {
+                    failed += 1;
+                }
+                records.push(record);
+                if stop {
+                    break;
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                if let Some(e) = e {
+                    eprintln!("error: {}: {e}", file.display());
+                }
+            }
+        }
+    }
+    if !records.is_empty() {
+        say!();
+        print!("{}", table(&records));
+    }
+    if records.iter().any(|r| r.status == Status::Interrupted) {
+        eprintln!(
+            "interrupted: the finished runs and the interrupted one's progress are saved under `{}`",
+            args.out.display()
+        );
+        return ExitCode::from(INTERRUPTED);
+    }
+    if failed > 0 {
+        eprintln!("error: {failed} of {} models did not complete", files.len());
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// One model: check, build, train. `Err(None)`: diagnostics were already printed.
+fn run_one(
+    args: &RunArgs,
+    base: Option<&RunConfig>,
+    dataset: &Dataset,
+    is_chars: bool,
+    file: &Path,
+) -> Result<RunRecord, Option<Box<dyn std::fmt::Display>>> {
+    let batch = args.batch.or(base.map(|c| c.batch)).unwrap_or(64);
+    let options = Options { vocab: Some(dataset.vocab_size() as u64), overrides: args.set.clone() };
+    let checked = compile(file, &options, batch).map_err(|d| {
+        report(&d);
+        None
+    })?;
+    let source = model_source(file, &checked).map_err(boxed)?;
+    let config = run_config(args, base, dataset, is_chars, &checked, batch);
+    let build = BuildConfig {
+        device: args.device.into(),
+        seed: config.seed,
+        optimizer: config.optimizer,
+        objective: config.objective,
+    };
+    let mut model = backend::build(&checked, &build).map_err(boxed)?;
+    let dir = args.out.join(&dataset.corpus).join(format!(
+        "{}-{}-{}-s{}",
+        source.name,
+        human(config.budget as u64),
+        config.convention,
+        config.seed
+    ));
+    let mut progress = Progress::new(args.log_every);
+    train::run(model.as_mut(), &source, dataset, &config, &dir, &mut progress).map_err(boxed)
+}
+
+fn boxed<E: std::fmt::Display + 'static>(e: E) -> Option<Box<dyn std::fmt::Display>> {
+    Some(Box::new(e))
+}
+
+fn compile(file: &Path, options: &Options, batch: usize) -> Result<Checked, tinyarch::Diagnostics> {
+    let graph = tinyarch::lang::resolve_file(file, &Registry::default(), options)?;
+    ir::check(graph, &Limits { batch: batch as u64, ..Limits::default() })
+}
+
+/// The model file and the files it includes, as the checker read them.
+fn model_source(file: &Path, checked: &Checked) -> Result<ModelSource, String> {
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()));
+    let text = read(file)?;
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let mut includes = Vec::new();
+    let sources = &checked.graph.sources;
+    // File 0 is the model itself; the others are includes (and command-line overrides, which
+    // are not files and are saved in `run.ron` instead).
+    for id in 1..sources.len() {
+        let path = Path::new(sources.name(id));
+        if !path.is_file() {
+            continue;
+        }
+        let relative = path.strip_prefix(dir).map_err(|_| {
+            format!(
+                "the include `{}` lies outside the model's folder; a run folder could not rebuild it",
+                path.display()
+            )
+        })?;
+        includes.push((relative.to_string_lossy().into_owned(), sources.text(id).to_string()));
+    }
+    Ok(ModelSource { name: checked.graph.name.clone(), text, includes })
+}
+
+/// Settings from the flags over `base` (a `--config` file) over the study's defaults.
+fn run_config(
+    args: &RunArgs,
+    base: Option<&RunConfig>,
+    dataset: &Dataset,
+    is_chars: bool,
+    checked: &Checked,
+    batch: usize,
+) -> RunConfig {
+    let context = checked.graph.context.size as usize;
+    let mut c = base.cloned().unwrap_or_else(|| RunConfig::new(&dataset.corpus, args.budget, context));
+    c.corpus = dataset.corpus.clone();
+    c.split_set = Some(dataset.split_set.clone());
+    c.tokenizer = Some(dataset.tokenizer_name.clone());
+    c.overrides = args.set.clone();
+    c.budget = args.budget;
+    c.context = context;
+    c.batch = batch;
+    c.convention = args.flops.into();
+    c.seed = args.seed;
+    if let Some(lr) = args.lr {
+        c.optimizer.lr = lr;
+    }
+    c.objective = match args.objective {
+        ObjectiveArg::Last => Objective::Last,
+        ObjectiveArg::All => Objective::All,
+    };
+    if base.is_none() {
+        // The study's protocols for the last-token objective; the standard ones for all positions.
+        (c.train, c.eval) = match (c.objective, is_chars) {
+            (Objective::Last, true) => {
+                (TrainProtocol::Study { samples: 10_000, first_tokens: None }, EvalProtocol::FirstWindows(10_000))
+            }
+            (Objective::Last, false) => (
+                TrainProtocol::Study { samples: 10_000, first_tokens: Some(80_000) },
+                EvalProtocol::FirstTokens(80_000),
+            ),
+            (Objective::All, _) => (TrainProtocol::Standard, EvalProtocol::Full),
+        };
+    }
+    c
+}
+
+fn is_chars(locator: &Locator, dataset: &Dataset) -> Result<bool, data::DataError> {
+    let catalog = Catalog::discover(locator.dirs().iter().map(|d| d.path.as_path()))?;
+    let (_, spec) = catalog.get(&dataset.corpus)?.tokenizer(Some(&dataset.tokenizer_name))?;
+    Ok(matches!(spec, TokenizerSpec::Chars))
+}
+
+fn read_config(path: &Path) -> Result<RunConfig, train::TrainError> {
+    let text = std::fs::read_to_string(path).map_err(|e| train::TrainError::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    RunConfig::from_ron(&text, &format!("`{}`", path.display()))
+}
+
+/// A run folder rebuilt: its settings, its model on `device` with the saved weights.
+struct Restored {
+    config: RunConfig,
+    context: usize,
+    model: Box<dyn train::Trainable>,
+}
+
+fn restore(dir: &Path, vocab: usize, device: DeviceArg) -> Result<Restored, Box<dyn std::fmt::Display>> {
+    let config = read_config(&dir.join(train::CONFIG_FILE)).map_err(|e| Box::new(e) as Box<dyn std::fmt::Display>)?;
+    // A vocabulary that differs would fail on shapes; say why instead.
+    let saved = train::load_checkpoint(&dir.join(train::CHECKPOINT_FILE))
+        .map_err(|e| Box::new(e) as Box<dyn std::fmt::Display>)?
+        .meta;
+    if saved.vocab != vocab {
+        return Err(Box::new(format!(
+            "the run was trained on `{}` ({}, vocabulary {}), which does not match the requested data's vocabulary {}",
+            saved.corpus,
+            saved.tokenizer,
+            thousands(saved.vocab as u64),
+            thousands(vocab as u64)
+        )));
+    }
+    let model_path = dir.join(train::MODEL_FILE);
+    let options = Options { vocab: Some(vocab as u64), overrides: config.overrides.clone() };
+    let checked = compile(&model_path, &options, config.batch).map_err(|d| {
+        report(&d);
+        Box::new(format!("`{}` no longer checks", model_path.display())) as Box<dyn std::fmt::Display>
+    })?;
+    let build = BuildConfig {
+        device: device.into(),
+        seed: config.seed,
+        optimizer: config.optimizer,
+        objective: config.objective,
+    };
+    let mut model = backend::build(&checked, &build).map_err(|e| Box::new(e) as Box<dyn std::fmt::Display>)?;
+    train::load_into(model.as_mut(), &dir.join(train::CHECKPOINT_FILE))
+        .map_err(|e| Box::new(e) as Box<dyn std::fmt::Display>)?;
+    Ok(Restored { context: checked.graph.context.size as usize, config, model })
+}
+
+/// Runs `tinyarch eval`.
+pub fn eval(args: EvalArgs) -> ExitCode {
+    let _ = interrupt::install();
+    let locator = Locator::from_env(args.data.as_deref());
+    let config = match read_config(&args.dir.join(train::CONFIG_FILE)) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    // Another corpus is evaluated with its default split set and tokenizer.
+    let same = config.corpus == args.corpus;
+    let dataset = match data::load(
+        &args.corpus,
+        &locator,
+        if same { config.split_set.as_deref() } else { None },
+        if same { config.tokenizer.as_deref() } else { None },
+    ) {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    let mut restored = match restore(&args.dir, dataset.vocab_size(), args.device) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut config = restored.config.clone();
+    config.corpus = dataset.corpus.clone();
+    if args.full {
+        config.eval = EvalProtocol::Full;
+        config.max_eval_batches = None;
+    }
+    say!(
+        "{} on {} ({}, {}), {:?} windows:",
+        args.dir.display(),
+        dataset.corpus,
+        dataset.split_set,
+        dataset.tokenizer_name,
+        config.eval
+    );
+    say!("| split | nll | perplexity | bits/token | targets |");
+    say!("|---|---:|---:|---:|---:|");
+    for (name, tokens) in [("valid", Some(&dataset.valid)), ("test", dataset.test.as_ref())] {
+        let Some(tokens) = tokens else { continue };
+        let sampler = match Sampler::new(tokens, config.eval_sampler()) {
+            Ok(s) => s,
+            Err(e) => return fail(e),
+        };
+        let Some(e) = train::evaluate(restored.model.as_mut(), &sampler, config.max_eval_batches) else {
+            eprintln!("interrupted");
+            return ExitCode::from(INTERRUPTED);
+        };
+        let nll = e.nll(config.average);
+        let (ppl, bits) = RunRecord::derived(Some(nll));
+        say!(
+            "| {name} | {nll:.4} | {:.2} | {:.4} | {} |",
+            ppl.unwrap_or(f64::NAN),
+            bits.unwrap_or(f64::NAN),
+            thousands(e.targets)
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// Runs `tinyarch sample`.
+pub fn sample(args: SampleArgs) -> ExitCode {
+    let locator = Locator::from_env(args.data.as_deref());
+    let config = match read_config(&args.dir.join(train::CONFIG_FILE)) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let dataset = match data::load(&config.corpus, &locator, config.split_set.as_deref(), config.tokenizer.as_deref()) {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    let prompt = match dataset.tokenizer.encode(&args.prompt) {
+        Ok(t) => t.to_vec(),
+        Err(data::UnknownToken(word)) => {
+            eprintln!("error: the prompt's token `{word}` is not in the vocabulary of `{}`", config.corpus);
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut restored = match restore(&args.dir, dataset.vocab_size(), args.device) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // A newline is the natural left padding for a short prompt.
+    let pad = dataset.tokenizer.encode("\n").ok().and_then(|t| t.get(0)).unwrap_or(0);
+    let settings =
+        SampleConfig { tokens: args.tokens, temperature: args.temperature, top_k: args.top_k, seed: args.seed, pad };
+    match train::generate(restored.model.as_mut(), &prompt, restored.context, &settings) {
+        Ok(ids) => {
+            say!("{}{}", args.prompt, dataset.tokenizer.decode(&ids));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::FAILURE
+}
+
+/// The results as a Markdown table.
+fn table(records: &[RunRecord]) -> String {
+    let nll = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.4}"));
+    let mut out = String::from(
+        "| model | params | steps | FLOPs used | train NLL | valid NLL | test NLL | perplexity | bits/token | tokens/s | wall | status |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    for r in records {
+        let used = r.flops_used.get(r.convention);
+        out.push_str(&format!(
+            "| {} | {} | {} | {} ({}) | {} | {} | {} | {} | {} | {} | {:.1} s | {} |\n",
+            r.model,
+            thousands(r.params),
+            thousands(r.steps),
+            u64::try_from(used).map_or_else(|_| format!("{:.2e}", used as f64), human),
+            r.convention,
+            nll(r.train_nll),
+            nll(r.valid_nll),
+            nll(r.test_nll),
+            r.perplexity.map_or("-".to_string(), |p| format!("{p:.2}")),
+            nll(r.bits_per_token),
+            thousands(r.tokens_per_second as u64),
+            r.wall_seconds,
+            r.status.name(),
+        ));
+    }
+    out
+}

@@ -1,0 +1,211 @@
+//! Watching a run: the runner reports start, steps, evaluations and the end to an [`Observer`].
+//! [`Progress`] shows them as an indicatif bar on a terminal, or as plain lines every N steps
+//! when stdout is a file or a pipe (logs stay readable).
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::record::RunRecord;
+use crate::ir::Convention;
+use crate::units::{human, thousands};
+
+/// A run is about to take its first step.
+#[derive(Clone, Debug)]
+pub struct StartEvent {
+    pub model: String,
+    pub device: String,
+    pub params: u64,
+    /// Steps the budget buys.
+    pub total_steps: u64,
+    /// The budget in whole FLOPs of `convention`.
+    pub budget: u128,
+    pub convention: Convention,
+    /// FLOPs of a full-batch step.
+    pub step_cost: u128,
+}
+
+/// A step finished.
+#[derive(Clone, Debug)]
+pub struct StepEvent {
+    /// Steps done.
+    pub step: u64,
+    pub total_steps: u64,
+    /// FLOPs spent so far, in the budget's convention.
+    pub flops: u128,
+    pub budget: u128,
+    pub loss: f32,
+    pub lr: f64,
+    /// Input tokens per second of training so far.
+    pub tokens_per_second: f64,
+    /// Since the start, evaluations included.
+    pub elapsed: Duration,
+}
+
+/// A validation evaluation finished.
+#[derive(Clone, Debug)]
+pub struct EvalEvent {
+    /// Steps done.
+    pub step: u64,
+    pub nll: f64,
+    /// The best validation NLL so far.
+    pub best: bool,
+}
+
+/// Receives a run's events. Every method does nothing by default.
+pub trait Observer {
+    fn start(&mut self, _event: &StartEvent) {}
+    fn step(&mut self, _event: &StepEvent) {}
+    fn eval(&mut self, _event: &EvalEvent) {}
+    fn end(&mut self, _record: &RunRecord) {}
+}
+
+/// Shows nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// A progress bar on a terminal, plain lines otherwise.
+pub struct Progress {
+    mode: Mode,
+    /// Plain mode: print every this many steps (and the last).
+    log_every: u64,
+    model: String,
+}
+
+enum Mode {
+    Bar(Option<ProgressBar>),
+    Lines(Box<dyn Write + Send>),
+}
+
+impl Progress {
+    /// A bar if stdout is a terminal, else lines on stdout every `log_every` steps.
+    pub fn new(log_every: u64) -> Progress {
+        if std::io::stdout().is_terminal() {
+            Progress { mode: Mode::Bar(None), log_every: log_every.max(1), model: String::new() }
+        } else {
+            Progress::lines(Box::new(std::io::stdout()), log_every)
+        }
+    }
+
+    /// Plain lines to `out` every `log_every` steps.
+    pub fn lines(out: Box<dyn Write + Send>, log_every: u64) -> Progress {
+        Progress { mode: Mode::Lines(out), log_every: log_every.max(1), model: String::new() }
+    }
+
+    fn say(&mut self, line: &str) {
+        match &mut self.mode {
+            Mode::Bar(Some(bar)) => bar.println(line),
+            // A closed pipe must not stop training.
+            Mode::Bar(None) => {
+                let _ = writeln!(std::io::stdout(), "{line}");
+            }
+            Mode::Lines(out) => {
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
+            }
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn start(&mut self, e: &StartEvent) {
+        self.model = e.model.clone();
+        let line = format!(
+            "{}: {} params on {}, {} steps of {} FLOPs ({}) within {}",
+            e.model,
+            thousands(e.params),
+            e.device,
+            thousands(e.total_steps),
+            flops(e.step_cost),
+            e.convention,
+            flops(e.budget)
+        );
+        self.say(&line);
+        if let Mode::Bar(bar) = &mut self.mode {
+            let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps  {msg}  eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+            let b = ProgressBar::with_draw_target(Some(e.total_steps), ProgressDrawTarget::stdout());
+            b.set_style(style);
+            b.set_prefix(e.model.clone());
+            *bar = Some(b);
+        }
+    }
+
+    fn step(&mut self, e: &StepEvent) {
+        let status = format!(
+            "flops {}/{} ({:.0}%)  loss {:.4}  {} tok/s",
+            flops(e.flops),
+            flops(e.budget),
+            100.0 * e.flops as f64 / e.budget as f64,
+            e.loss,
+            thousands(e.tokens_per_second as u64)
+        );
+        match &mut self.mode {
+            Mode::Bar(Some(bar)) => {
+                bar.set_position(e.step);
+                bar.set_message(status);
+            }
+            Mode::Bar(None) => {}
+            Mode::Lines(_) => {
+                if e.step.is_multiple_of(self.log_every) || e.step == e.total_steps {
+                    let eta = e.elapsed.mul_f64((e.total_steps - e.step.min(e.total_steps)) as f64 / e.step as f64);
+                    let line = format!(
+                        "{} step {}/{}  {status}  lr {:.2e}  eta {}",
+                        self.model,
+                        e.step,
+                        e.total_steps,
+                        e.lr,
+                        clock(eta)
+                    );
+                    self.say(&line);
+                }
+            }
+        }
+    }
+
+    fn eval(&mut self, e: &EvalEvent) {
+        let best = if e.best { " (best)" } else { "" };
+        let line = format!("{} step {}: valid nll {:.4}{best}", self.model, e.step, e.nll);
+        self.say(&line);
+    }
+
+    fn end(&mut self, r: &RunRecord) {
+        if let Mode::Bar(bar) = &mut self.mode
+            && let Some(b) = bar.take()
+        {
+            b.finish_and_clear();
+        }
+        let test = r.test_nll.map_or("-".to_string(), |x| format!("{x:.4}"));
+        let mut line = format!(
+            "{}: {} after {} steps, {} FLOPs ({}), test nll {test}, {:.1} s",
+            r.model,
+            r.status.name(),
+            thousands(r.steps),
+            flops(r.flops_used.get(r.convention)),
+            r.convention,
+            r.wall_seconds
+        );
+        if let Some(m) = &r.message {
+            line.push_str(&format!(": {m}"));
+        }
+        self.say(&line);
+    }
+}
+
+fn flops(n: u128) -> String {
+    u64::try_from(n).map_or_else(|_| format!("{:.2e}", n as f64), human)
+}
+
+/// `1h02m`, `3m20s`, `12s`
+fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}

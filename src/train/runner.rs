@@ -1,0 +1,358 @@
+//! The budget runner: train one model until the next step would pass the budget, evaluate,
+//! write the run folder.
+//!
+//! ```text
+//! plan (budget / step cost) -> write model.model, run.ron
+//!   -> steps (validation every eval_interval and after the last; keep the best weights)
+//!   -> restore the selected weights -> test and train-subset NLL
+//!   -> write model.safetensors, curve.jsonl, results.jsonl
+//! ```
+//!
+//! A loss that is not finite, or Ctrl-C, ends the loop early; the run still returns a record
+//! (status `diverged` or `interrupted`) with what was complete, and the folder is written.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::budget::{Budget, EpochShape, FlopsUsed, Plan};
+use super::checkpoint::{self, CheckpointMeta};
+use super::config::RunConfig;
+use super::error::TrainError;
+use super::eval::evaluate;
+use super::fsio;
+use super::interrupt;
+use super::model::{NotFinite, Trainable, Weights};
+use super::progress::{EvalEvent, Observer, StartEvent, StepEvent};
+use super::record::{self, CurvePoint, RunRecord, Status};
+use crate::data::{Dataset, Objective, Sampler};
+
+/// The model as its author wrote it: saved as `model.model`, its includes beside it, so that the
+/// run folder rebuilds it (with the overrides of `run.ron`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelSource {
+    /// The model's name in the source.
+    pub name: String,
+    /// The model file's text.
+    pub text: String,
+    /// Files it includes with `use`: `(path relative to the model file, text)`.
+    pub includes: Vec<(String, String)>,
+}
+
+impl ModelSource {
+    /// A model without includes.
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> ModelSource {
+        ModelSource { name: name.into(), text: text.into(), includes: Vec::new() }
+    }
+
+    /// SHA-256 (hex) of the text, then of each include's path and text (NUL-separated): the
+    /// record's `source_sha256`. Without includes, simply the SHA-256 of the text.
+    pub fn sha256(&self) -> String {
+        let mut bytes = self.text.clone().into_bytes();
+        for (path, text) in &self.includes {
+            for part in ["\0", path, "\0", text] {
+                bytes.extend_from_slice(part.as_bytes());
+            }
+        }
+        crate::data::sha256_hex(&bytes)
+    }
+
+    /// Writes `model.model` and the includes into `dir`.
+    fn write(&self, dir: &Path) -> Result<(), TrainError> {
+        fsio::write_atomic(&dir.join(record::MODEL_FILE), self.text.as_bytes())?;
+        for (path, text) in &self.includes {
+            let relative = Path::new(path);
+            // Only paths that stay inside the run folder.
+            let inside = relative.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !inside {
+                return Err(TrainError::config(
+                    format!("the include `{path}` is not a relative path inside the model's folder"),
+                    "keep included files beside the model file or below it",
+                ));
+            }
+            let target = dir.join(relative);
+            if let Some(parent) = target.parent() {
+                fsio::create_dir(parent)?;
+            }
+            fsio::write_atomic(&target, text.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// Trains `model` on `data` under `config`, writes the run folder `out` and returns its record.
+/// Errors are settings, data or files that stop the run before it trains, or files it cannot
+/// write; a diverged or interrupted run returns `Ok` with that status.
+pub fn run(
+    model: &mut dyn Trainable,
+    source: &ModelSource,
+    data: &Dataset,
+    config: &RunConfig,
+    out: &Path,
+    observer: &mut dyn Observer,
+) -> Result<RunRecord, TrainError> {
+    let started = Instant::now();
+    config.validate()?;
+    config.check_dataset(data)?;
+    let samplers = Samplers::new(data, config)?;
+    let per_sample = model.flops_per_sample(config.objective);
+    let budget = Budget::new(config.budget, config.convention, per_sample)?;
+    let plan = budget.plan(EpochShape { batch_size: config.batch, windows: samplers.train.windows_per_epoch() })?;
+
+    // The folder can rebuild the run before a single step is taken.
+    fsio::create_dir(out)?;
+    source.write(out)?;
+    fsio::write_atomic(&out.join(record::CONFIG_FILE), config.to_ron()?.as_bytes())?;
+
+    let params = model.weights().tensors.iter().map(|t| t.2.len() as u64).sum();
+    let device = model.device_name();
+    observer.start(&StartEvent {
+        model: source.name.clone(),
+        device: device.clone(),
+        params,
+        total_steps: plan.steps,
+        budget: budget.limit,
+        convention: config.convention,
+        step_cost: budget.step_cost(config.batch.min(samplers.train.windows_per_epoch())),
+    });
+
+    let mut t = Training::default();
+    let ending = t.train(model, &samplers, config, &budget, &plan, started, observer);
+    let (status, message) = match ending {
+        Ending::Completed => (Status::Completed, None),
+        Ending::Diverged(m) => (Status::Diverged, Some(m)),
+        Ending::Interrupted => (Status::Interrupted, Some("interrupted by ctrl-c".to_string())),
+    };
+
+    // Put back the selected weights: the best validation's, or the last step's.
+    let (selected_step, valid_nll) = match &t.best {
+        Some(Best { step, nll, weights: Some(weights) }) => {
+            if *step != t.steps {
+                model.load_weights(weights).map_err(TrainError::LoadWeights)?;
+            }
+            (Some(*step), Some(*nll))
+        }
+        // Diverged weights are worth nothing.
+        _ if status == Status::Diverged => (None, None),
+        // Otherwise the last step's weights, with their validation if it was evaluated.
+        _ => (Some(t.steps), t.last_valid.filter(|v| v.0 == t.steps).map(|v| v.1)),
+    };
+
+    let mut record = RunRecord {
+        model: source.name.clone(),
+        source_sha256: source.sha256(),
+        corpus: data.corpus.clone(),
+        split_set: data.split_set.clone(),
+        tokenizer: data.tokenizer_name.clone(),
+        vocab: data.vocab_size(),
+        objective: match config.objective {
+            Objective::Last => "last".into(),
+            Objective::All => "all".into(),
+        },
+        convention: config.convention,
+        budget: config.budget,
+        flops_per_sample: FlopsUsed::of(1, &per_sample),
+        flops_used: FlopsUsed::of(t.samples, &per_sample),
+        steps: t.steps,
+        samples: t.samples,
+        tokens: t.samples * config.context as u64,
+        params,
+        context: config.context,
+        batch: config.batch,
+        train_nll: None,
+        valid_nll,
+        test_nll: None,
+        perplexity: None,
+        bits_per_token: None,
+        average: config.average,
+        selected_step,
+        wall_seconds: 0.0,
+        tokens_per_second: per_second(t.samples * config.context as u64, t.train_time),
+        device,
+        seed: config.seed,
+        status,
+        message,
+    };
+
+    if status == Status::Completed {
+        if let Some(test) = &samplers.test {
+            match evaluate(model, test, config.max_eval_batches) {
+                Some(e) => record.test_nll = Some(e.nll(config.average)),
+                None => interrupted(&mut record),
+            }
+        }
+        if record.status == Status::Completed {
+            match evaluate(model, &samplers.train_eval, Some(config.train_eval_batches)) {
+                Some(e) => record.train_nll = Some(e.nll(config.average)),
+                None => interrupted(&mut record),
+            }
+        }
+        (record.perplexity, record.bits_per_token) = RunRecord::derived(record.test_nll);
+    }
+
+    // The selected weights; a diverged run without a validation has none worth keeping.
+    if selected_step.is_some() {
+        let meta = CheckpointMeta {
+            model: source.name.clone(),
+            source_sha256: record.source_sha256.clone(),
+            corpus: data.corpus.clone(),
+            tokenizer: data.tokenizer_name.clone(),
+            vocab: data.vocab_size(),
+        };
+        checkpoint::save(&out.join(record::CHECKPOINT_FILE), &model.weights(), &meta)?;
+    }
+    record::write_curve(out, &t.curve)?;
+    record.wall_seconds = started.elapsed().as_secs_f64();
+    record::append_record(out, &record)?;
+    observer.end(&record);
+    Ok(record)
+}
+
+fn interrupted(record: &mut RunRecord) {
+    record.status = Status::Interrupted;
+    record.message = Some("interrupted by ctrl-c during the final evaluation".into());
+}
+
+/// The samplers of one run: training, and the evaluation windows of every split.
+struct Samplers<'a> {
+    train: Sampler<'a>,
+    valid: Sampler<'a>,
+    test: Option<Sampler<'a>>,
+    /// The evaluation windows of the train split, for the train NLL.
+    train_eval: Sampler<'a>,
+}
+
+impl<'a> Samplers<'a> {
+    fn new(data: &'a Dataset, config: &RunConfig) -> Result<Samplers<'a>, TrainError> {
+        let eval = config.eval_sampler();
+        Ok(Samplers {
+            train: Sampler::new(&data.train, config.train_sampler())?,
+            valid: Sampler::new(&data.valid, eval)?,
+            test: data.test.as_ref().map(|t| Sampler::new(t, eval)).transpose()?,
+            train_eval: Sampler::new(&data.train, eval)?,
+        })
+    }
+}
+
+/// How the training loop ended.
+enum Ending {
+    Completed,
+    Diverged(String),
+    Interrupted,
+}
+
+/// The best validation so far, and its weights (in host memory) when selection is on.
+struct Best {
+    step: u64,
+    nll: f64,
+    weights: Option<Weights>,
+}
+
+/// What the loop has done so far.
+#[derive(Default)]
+struct Training {
+    steps: u64,
+    samples: u64,
+    /// Time inside `train_step` only, for tokens per second.
+    train_time: Duration,
+    curve: Vec<CurvePoint>,
+    best: Option<Best>,
+    /// The last validation: `(step, nll)`.
+    last_valid: Option<(u64, f64)>,
+}
+
+impl Training {
+    #[allow(clippy::too_many_arguments)]
+    fn train(
+        &mut self,
+        model: &mut dyn Trainable,
+        samplers: &Samplers,
+        config: &RunConfig,
+        budget: &Budget,
+        plan: &Plan,
+        started: Instant,
+        observer: &mut dyn Observer,
+    ) -> Ending {
+        for epoch in 0.. {
+            for batch in samplers.train.epoch(epoch) {
+                if self.steps == plan.steps {
+                    return Ending::Completed;
+                }
+                if interrupt::requested() {
+                    return Ending::Interrupted;
+                }
+                // The plan was made with the same arithmetic; a step beyond it is a bug.
+                debug_assert!(budget.fits(self.samples, batch.batch));
+                let lr = config.schedule.lr(config.optimizer.lr, self.steps, plan.steps);
+                let t0 = Instant::now();
+                let loss = model.train_step(&batch, lr);
+                self.train_time += t0.elapsed();
+                self.steps += 1;
+                self.samples += batch.batch as u64;
+                let finite = loss.is_finite();
+                self.curve.push(CurvePoint {
+                    step: self.steps,
+                    flops: budget.spent(self.samples),
+                    lr,
+                    train_loss: finite.then_some(f64::from(loss)),
+                    valid_nll: None,
+                });
+                if !finite {
+                    let e = NotFinite { step: self.steps, loss };
+                    return Ending::Diverged(e.to_string());
+                }
+                observer.step(&StepEvent {
+                    step: self.steps,
+                    total_steps: plan.steps,
+                    flops: budget.spent(self.samples),
+                    budget: budget.limit,
+                    loss,
+                    lr,
+                    tokens_per_second: per_second(self.samples * config.context as u64, self.train_time),
+                    elapsed: started.elapsed(),
+                });
+                let due = self.steps.is_multiple_of(config.eval_interval) || self.steps == plan.steps;
+                if due && !interrupt::requested() {
+                    match self.validate(model, samplers, config, observer) {
+                        Ok(()) => {}
+                        Err(ending) => return ending,
+                    }
+                }
+            }
+        }
+        // `0..` does not end; every path returns from inside the loop.
+        Ending::Completed
+    }
+
+    /// Evaluates validation after the current step and keeps the weights if they are the best.
+    fn validate(
+        &mut self,
+        model: &mut dyn Trainable,
+        samplers: &Samplers,
+        config: &RunConfig,
+        observer: &mut dyn Observer,
+    ) -> Result<(), Ending> {
+        let Some(e) = evaluate(model, &samplers.valid, config.max_eval_batches) else {
+            return Err(Ending::Interrupted);
+        };
+        let nll = e.nll(config.average);
+        if !nll.is_finite() {
+            return Err(Ending::Diverged(format!("the validation nll is {nll} at step {}", self.steps)));
+        }
+        if let Some(point) = self.curve.last_mut() {
+            point.valid_nll = Some(nll);
+        }
+        self.last_valid = Some((self.steps, nll));
+        let best = self.best.as_ref().is_none_or(|b| nll < b.nll);
+        if best {
+            let weights = config.select_best.then(|| model.weights());
+            self.best = Some(Best { step: self.steps, nll, weights });
+        }
+        observer.eval(&EvalEvent { step: self.steps, nll, best });
+        Ok(())
+    }
+}
+
+fn per_second(tokens: u64, time: Duration) -> f64 {
+    let s = time.as_secs_f64();
+    if s > 0.0 { tokens as f64 / s } else { 0.0 }
+}
