@@ -2,6 +2,7 @@
 
 mod bench;
 mod corpora;
+mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
@@ -42,6 +43,12 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
         format: GraphFormat,
     },
+    /// Train models under one FLOP budget and evaluate them.
+    Run(run::RunArgs),
+    /// Re-evaluate a saved run.
+    Eval(run::EvalArgs),
+    /// Generate text from a saved run.
+    Sample(run::SampleArgs),
     /// Time training steps of a model (tokens/s, GFLOP/s, peak memory), optionally beside PyTorch.
     Bench {
         file: PathBuf,
@@ -210,6 +217,9 @@ fn main() -> ExitCode {
             }
         }
         Command::Corpora(args) => corpora::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Eval(args) => run::eval(args),
+        Command::Sample(args) => run::sample(args),
         Command::Layers { markdown } => {
             let registry = Registry::default();
             if markdown {

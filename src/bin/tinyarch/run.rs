@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::ValueEnum;
-use tinyarch::backend::{self, BuildConfig, Device};
+use std::sync::Arc;
+use tinyarch::backend::{self, BuildConfig, DeviceKind as Device, Fusion};
 use tinyarch::data::{self, Catalog, Dataset, Locator, Objective, Sampler, TokenizerSpec};
 use tinyarch::ir::{self, Limits};
 use tinyarch::train::{
@@ -235,13 +236,19 @@ fn run_one(
     })?;
     let source = model_source(file, &checked).map_err(boxed)?;
     let config = run_config(args, base, dataset, is_chars, &checked, batch);
+    if !backend::model::objective_fits(&checked, config.objective) {
+        return Err(boxed(format!(
+            "`{}` predicts one token per window, so it trains only with `--objective last`",
+            checked.graph.name
+        )));
+    }
     let build = BuildConfig {
         device: args.device.into(),
         seed: config.seed,
         optimizer: config.optimizer,
-        objective: config.objective,
+        fusion: Fusion::Attention,
     };
-    let mut model = backend::build(&checked, &build).map_err(boxed)?;
+    let mut model = backend::build(Arc::new(checked), &build).map_err(boxed)?;
     let dir = args.out.join(&dataset.corpus).join(format!(
         "{}-{}-{}-s{}",
         source.name,
@@ -373,16 +380,17 @@ fn restore(dir: &Path, vocab: usize, device: DeviceArg) -> Result<Restored, Box<
         report(&d);
         Box::new(format!("`{}` no longer checks", model_path.display())) as Box<dyn std::fmt::Display>
     })?;
+    let context = checked.graph.context.size as usize;
     let build = BuildConfig {
         device: device.into(),
         seed: config.seed,
         optimizer: config.optimizer,
-        objective: config.objective,
+        fusion: Fusion::Attention,
     };
-    let mut model = backend::build(&checked, &build).map_err(|e| Box::new(e) as Box<dyn std::fmt::Display>)?;
+    let mut model = backend::build(Arc::new(checked), &build).map_err(|e| Box::new(e) as Box<dyn std::fmt::Display>)?;
     train::load_into(model.as_mut(), &dir.join(train::CHECKPOINT_FILE))
         .map_err(|e| Box::new(e) as Box<dyn std::fmt::Display>)?;
-    Ok(Restored { context: checked.graph.context.size as usize, config, model })
+    Ok(Restored { context, config, model })
 }
 
 /// Runs `tinyarch eval`.
