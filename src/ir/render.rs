@@ -115,8 +115,9 @@ pub fn check_table(c: &Checked, convention: Convention) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "  training FLOPs per sample (predicting {} positions): {}",
+        "  training FLOPs per sample (predicting {} {}): {}",
         s.predicted_tokens,
+        if s.predicted_tokens == 1 { "position" } else { "positions" },
         conventions.join(", ")
     );
     let m = &s.memory;

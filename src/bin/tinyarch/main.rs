@@ -92,8 +92,8 @@ pub struct ModelArgs {
     #[arg(long, default_value_t = 64)]
     pub batch: u64,
     /// Largest training memory accepted, in GiB.
-    #[arg(long, default_value_t = 16.0)]
-    max_memory_gib: f64,
+    #[arg(long, value_name = "GIB", default_value_t = 16.0)]
+    max_memory: f64,
 }
 
 impl ModelArgs {
@@ -106,7 +106,7 @@ impl ModelArgs {
     }
 
     fn limits(&self) -> Limits {
-        Limits { batch: self.batch, max_memory: (self.max_memory_gib * (1u64 << 30) as f64) as u64 }
+        Limits { batch: self.batch, max_memory: (self.max_memory * (1u64 << 30) as f64) as u64 }
     }
 
     fn compile(&self, file: &std::path::Path) -> Result<tinyarch::Checked, Diagnostics> {
