@@ -2,17 +2,11 @@
 //!
 //! Data comes from `$TINYARCH_DATA`, else `../shared/corpora` next to the repository.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::data_dir;
 
 use md5::{Digest, Md5};
 use tinyarch::data::{self, Corpus, Dataset, Locator, Split};
-
-fn data_dir() -> PathBuf {
-    match std::env::var_os("TINYARCH_DATA") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora"),
-    }
-}
 
 /// Searches only the shared corpora, hashing every file (no stamp cache).
 fn locator() -> Locator {

@@ -1,35 +1,13 @@
 //! Errors of the data layer: missing data, bad checksums, unknown names, malformed descriptors,
 //! and the verification stamp cache.
 
+mod common;
+use common::{TempDir, data_dir};
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tinyarch::data::{self, Corpus, DataError, Descriptor, Locator, sha256_hex};
-
-fn data_dir() -> PathBuf {
-    match std::env::var_os("TINYARCH_DATA") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora"),
-    }
-}
-
-/// A fresh folder under Cargo's per-target temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("data_errors-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 const TEXT: &str = "the cat sat\non the mat\nthe end\n";
 

@@ -2,6 +2,9 @@
 //! download, a corrupted response, and a connection cut mid-file. A failed download must leave
 //! neither a file under the final name nor a temporary file behind.
 
+mod common;
+use common::{TempDir, data_dir};
+
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -10,49 +13,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tinyarch::data::{self, DataError, FetchOutcome, sha256_file};
-
-fn data_dir() -> PathBuf {
-    match std::env::var_os("TINYARCH_DATA") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora"),
-    }
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("data_fetch-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-
-    /// Every file under the folder, relative, sorted.
-    fn files(&self) -> Vec<String> {
-        fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
-            for entry in fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    walk(&path, root, out);
-                } else {
-                    let rel = path.strip_prefix(root).unwrap();
-                    out.push(rel.to_string_lossy().into_owned());
-                }
-            }
-        }
-        let mut out = Vec::new();
-        walk(&self.0, &self.0, &mut out);
-        out.sort();
-        out
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 /// How the server mangles its responses.
 #[derive(Clone, Copy)]

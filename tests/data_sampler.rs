@@ -3,16 +3,10 @@
 //! Most tests use a stream whose token at position `p` is `p`, so a window's ids say where it
 //! starts and what its targets must be.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::data_dir;
 
 use tinyarch::data::{self, Batch, DataError, Locator, Objective, Sampler, SamplerConfig, TokenStream, Windows};
-
-fn data_dir() -> PathBuf {
-    match std::env::var_os("TINYARCH_DATA") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora"),
-    }
-}
 
 /// Tokens `0, 1, ..., n - 1`.
 fn positions(n: usize) -> TokenStream {

@@ -47,7 +47,7 @@ fn run(dir: &Path, objective: Objective) -> RunRecord {
     let per_sample = tinyarch::backend::model::training_flops(&checked, objective).exact;
     c.budget = (120 * 32 * per_sample + per_sample) as f64;
     let mut model = build(checked, &BuildConfig::cpu(c.seed)).unwrap();
-    let source = ModelSource::new("transformer", &std::fs::read_to_string(&file).unwrap());
+    let source = ModelSource::new("transformer", std::fs::read_to_string(&file).unwrap());
     train::run(model.as_mut(), &source, shakespeare(), &c, dir, &mut Silent).unwrap()
 }
 
@@ -57,7 +57,7 @@ fn the_study_transformer_learns_under_a_budget_and_reports_its_flops_exactly() {
         let r = run(&scratch("real"), objective);
         assert_eq!(r.status, Status::Completed);
         assert_eq!(r.steps, 120);
-        assert_eq!(r.flops_used.exact, u128::from(r.samples) * u128::from(r.flops_per_sample.exact));
+        assert_eq!(r.flops_used.exact, u128::from(r.samples) * r.flops_per_sample.exact);
         let entropy = unigram_entropy(shakespeare());
         let test = r.test_nll.unwrap();
         // One target per window learns slower than one per position from the same steps.

@@ -13,12 +13,9 @@ use tinyarch::data::{self, Batch, Dataset, Locator, Objective};
 use tinyarch::ir::TrainingFlops;
 use tinyarch::train::{OptimizerConfig, Trainable, Weights};
 
-pub fn data_dir() -> PathBuf {
-    match std::env::var_os("TINYARCH_DATA") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora"),
-    }
-}
+#[path = "../common/mod.rs"]
+mod common;
+pub use common::data_dir;
 
 /// Tiny Shakespeare, the study's split, characters; loaded once per test binary.
 pub fn shakespeare() -> &'static Dataset {

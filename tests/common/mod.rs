@@ -1,0 +1,49 @@
+//! Helpers shared by the integration tests: where the corpora are, and scratch folders.
+#![allow(dead_code)] // each test crate uses a different part
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The corpora: `$TINYARCH_DATA`, else `../shared/corpora` beside the checkout (CI's layout).
+pub fn data_dir() -> PathBuf {
+    match std::env::var_os("TINYARCH_DATA") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora"),
+    }
+}
+
+/// A fresh folder under Cargo's per-target temporary directory, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    /// Every file under the folder, relative, sorted.
+    pub fn files(&self) -> Vec<String> {
+        fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+            for entry in fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, root, out);
+                } else {
+                    out.push(path.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.0, &self.0, &mut out);
+        out.sort();
+        out
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
