@@ -252,12 +252,17 @@ pub enum BuildError {
     NoCuda,
     #[error("cannot open CUDA device {0}: {1}")]
     Cuda(usize, String),
+    #[error("gradient clipping is not available on CUDA yet: drop `clip` from the optimizer settings")]
+    #[allow(dead_code)]
+    ClipOnCuda,
 }
 
 /// Builds a checked model on a device, with an optimizer: what `tinyarch run` trains.
 pub fn build(checked: Arc<Checked>, config: &BuildConfig) -> Result<Box<dyn Trainable>, BuildError> {
     match config.device {
         DeviceKind::Cpu => Ok(Box::new(Trainer::new(checked, Cpu::seed_from_u64(config.seed), config, "cpu".into()))),
+        #[cfg(feature = "cuda")]
+        DeviceKind::Cuda(_) if config.optimizer.clip.is_some() => Err(BuildError::ClipOnCuda),
         #[cfg(feature = "cuda")]
         DeviceKind::Cuda(ordinal) => {
             let dev = Cuda::try_build(ordinal, config.seed).map_err(|e| BuildError::Cuda(ordinal, format!("{e:?}")))?;
