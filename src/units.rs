@@ -18,8 +18,13 @@ pub fn human(n: u64) -> String {
     if n < 100_000 {
         return n.to_string();
     }
-    let exp = (n as f64).log10().floor() as i32;
-    let mantissa = n as f64 / 10f64.powi(exp);
+    let mut exp = (n as f64).log10().floor() as i32;
+    let mut mantissa = (n as f64 / 10f64.powi(exp) * 100.0).round() / 100.0;
+    // 9.995e11 rounds to 10.00: write it as 1.00e12.
+    if mantissa >= 10.0 {
+        mantissa /= 10.0;
+        exp += 1;
+    }
     format!("{mantissa:.2}e{exp}")
 }
 
@@ -44,6 +49,7 @@ mod tests {
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(thousands(999), "999");
         assert_eq!(human(1_230_000_000_000), "1.23e12");
+        assert_eq!(human(999_999_000_000), "1.00e12");
         assert_eq!(bytes(3 << 29), "1.5 GiB");
     }
 }
