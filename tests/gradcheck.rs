@@ -1,5 +1,5 @@
 //! Every layer kind's analytic gradients equal central finite differences in f64 (relative
-//! error below 1e-5), through the fused CPU kernels and through plain dfdx ops, with dropout on
+//! error below 1e-5), through the fused CPU kernels (whole attention core, and per-op) and through plain dfdx ops, with dropout on
 //! where the layer has it.
 
 use std::sync::Arc;
@@ -25,7 +25,7 @@ fn check(body: &str, objective: Objective) {
         Objective::Last => vec![1, 5],
         Objective::All => (0..BATCH * CONTEXT).map(|i| (i * 5 % VOCAB as usize) as u32).collect(),
     };
-    for fusion in [Fusion::Attention, Fusion::None] {
+    for fusion in [Fusion::Attention, Fusion::Ops, Fusion::None] {
         let params: ParamStore<f64, Cpu> = {
             let specs = checked.nodes.iter().flat_map(|n| n.params.iter());
             ParamStore::from_specs(Cpu::seed_from_u64(0), specs, 3)

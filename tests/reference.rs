@@ -82,6 +82,7 @@ macro_rules! fixtures {
         #[test]
         fn $name() {
             compare(stringify!($name), Fusion::Attention);
+            compare(stringify!($name), Fusion::Ops);
             compare(stringify!($name), Fusion::None);
         }
     )*};

@@ -295,7 +295,7 @@ fn store_unrotated<E: Real>(
 }
 
 /// In place: `row[..visible] = softmax(scale * row[..visible])`, the rest 0.
-fn softmax_row<E: Real>(row: &mut [E], visible: usize, scale: E) {
+pub(super) fn softmax_row<E: Real>(row: &mut [E], visible: usize, scale: E) {
     let (seen, masked) = row.split_at_mut(visible);
     let m = seen.iter().fold(E::neg_infinity(), |m, &s| m.max(s)) * scale;
     let mut sum = E::zero();

@@ -31,17 +31,7 @@ pub fn softmax_causal<E: Real, T: Tape<E, Cpu>>(
     probs.par_chunks_mut(chunk).enumerate().for_each(|(ci, block)| {
         let first_row = ci * chunk / tk;
         for (i, row) in block.chunks_mut(tk).enumerate() {
-            let last = visible(first_row + i);
-            let (seen, masked) = row.split_at_mut(last + 1);
-            let m = seen.iter().fold(E::neg_infinity(), |m, &s| m.max(s)) * scale_e;
-            let mut sum = E::zero();
-            for s in seen.iter_mut() {
-                *s = (*s * scale_e - m).exp();
-                sum += *s;
-            }
-            let inv = sum.recip();
-            seen.iter_mut().for_each(|p| *p *= inv);
-            masked.iter_mut().for_each(|p| *p = E::zero());
+            super::attention::softmax_row(row, visible(first_row + i) + 1, scale_e);
         }
     });
 
