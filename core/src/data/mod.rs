@@ -10,7 +10,7 @@
 //! A training loop needs three calls:
 //!
 //! ```no_run
-//! use tinyarch::data::{self, Locator, Sampler, SamplerConfig, Split};
+//! use tinyarch_core::data::{self, Locator, Sampler, SamplerConfig, Split};
 //!
 //! let locator = Locator::from_env(None); // --data, $TINYARCH_DATA, user cache
 //! let dataset = data::load("tiny-shakespeare", &locator, None, None)?;
@@ -18,7 +18,7 @@
 //! for batch in train.epoch(0) {
 //!     // batch.ids: [batch, context]; batch.targets: [batch] (the study's objective)
 //! }
-//! # Ok::<(), tinyarch::data::DataError>(())
+//! # Ok::<(), tinyarch_core::data::DataError>(())
 //! ```
 //!
 //! Nothing is tokenized from a file whose SHA-256 does not match its descriptor.

@@ -15,9 +15,9 @@ use super::error::{DataError, closest};
 
 /// The built-in descriptors: `(name, RON source)`, embedded so the tool works from any folder.
 const BUILTIN: [(&str, &str); 3] = [
-    ("tiny-shakespeare", include_str!("../../corpora/tiny-shakespeare.ron")),
-    ("ptb", include_str!("../../corpora/ptb.ron")),
-    ("wikitext-2", include_str!("../../corpora/wikitext-2.ron")),
+    ("tiny-shakespeare", include_str!("../../../corpora/tiny-shakespeare.ron")),
+    ("ptb", include_str!("../../../corpora/ptb.ron")),
+    ("wikitext-2", include_str!("../../../corpora/wikitext-2.ron")),
 ];
 
 /// One corpus: its files, split sets and tokenizers.
@@ -462,7 +462,7 @@ mod tests {
 
     #[test]
     fn semantic_errors_name_the_problem() {
-        let src = include_str!("../../corpora/ptb.ron")
+        let src = include_str!("../../../corpora/ptb.ron")
             .replace("train: File(\"ptb.train.txt\")", "train: File(\"ptb.training.txt\")");
         let err = Descriptor::from_str(&src, "test").unwrap_err().to_string();
         assert!(err.contains("`ptb.training.txt`, which is not in `files`"), "{err}");

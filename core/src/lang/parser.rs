@@ -10,7 +10,7 @@ use pest::pratt_parser::{Assoc, Op, PrattParser};
 use std::sync::LazyLock;
 
 #[derive(pest_derive::Parser)]
-#[grammar = "grammar/model.pest"]
+#[grammar = "../grammar/model.pest"]
 struct Grammar;
 
 type P<'i> = Pair<'i, Rule>;
