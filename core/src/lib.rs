@@ -13,6 +13,7 @@
 // Diagnostics are large but only built on the error path, never in a hot loop.
 #![allow(clippy::result_large_err)]
 
+pub mod api;
 pub mod backend;
 pub mod bench;
 pub mod data;

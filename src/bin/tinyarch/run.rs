@@ -1,16 +1,5 @@
-//! `tinyarch run`, `tinyarch eval` and `tinyarch sample`: glue between the command line, the
-//! checker, the backend (`tinyarch::backend::build`) and the runner (`tinyarch::train`). Only
-//! argument handling and printing live here.
-//!
-//! Wiring in `main.rs`:
-//!
-//! ```text
-//! mod run;
-//! enum Command { ..., Run(run::RunArgs), Eval(run::EvalArgs), Sample(run::SampleArgs) }
-//! Command::Run(args) => run::run(args),
-//! Command::Eval(args) => run::eval(args),
-//! Command::Sample(args) => run::sample(args),
-//! ```
+//! `tinyarch run`, `tinyarch eval` and `tinyarch sample`: argument handling and printing over
+//! the library API (`tinyarch::api`), which checks, builds, trains and restores.
 
 // As in the library: errors are large but only built on the error path.
 #![allow(clippy::result_large_err)]
@@ -19,15 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::ValueEnum;
-use std::sync::Arc;
-use tinyarch::backend::{self, BuildConfig, DeviceKind as Device, Fusion};
+use tinyarch::api::{self, ModelSpec};
+use tinyarch::backend::DeviceKind as Device;
 use tinyarch::data::{self, Catalog, Dataset, Locator, Objective, Sampler, TokenizerSpec};
-use tinyarch::ir::{self, Limits};
 use tinyarch::train::{
-    self, EvalProtocol, ModelSource, Progress, RunConfig, RunRecord, SampleConfig, Status, TrainProtocol, interrupt,
+    self, EvalProtocol, Progress, RunConfig, RunRecord, SampleConfig, Status, TrainProtocol, interrupt,
 };
 use tinyarch::units::{human, thousands};
-use tinyarch::{Checked, Options, Registry};
+use tinyarch::Checked;
 
 use super::{Flops, report};
 
@@ -157,7 +145,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
     let locator = Locator::from_env(args.data.as_deref());
     let base = match &args.config {
-        Some(path) => match read_config(path) {
+        Some(path) => match api::read_config(path) {
             Ok(c) => Some(c),
             Err(e) => return fail(e),
         },
@@ -229,69 +217,27 @@ fn run_one(
     file: &Path,
 ) -> Result<RunRecord, Option<Box<dyn std::fmt::Display>>> {
     let batch = args.batch.or(base.map(|c| c.batch)).unwrap_or(64);
-    let options = Options { vocab: Some(dataset.vocab_size() as u64), overrides: args.set.clone() };
-    let checked = compile(file, &options, batch).map_err(|d| {
+    let spec = ModelSpec::file(file).with_overrides(args.set.clone());
+    // Checked first for the context, which the settings take from the model.
+    let checked = spec.check(dataset.vocab_size(), batch).map_err(|d| {
         report(&d);
         None
     })?;
-    let source = model_source(file, &checked).map_err(boxed)?;
     let config = run_config(args, base, dataset, is_chars, &checked, batch);
-    if !backend::model::objective_fits(&checked, config.objective) {
-        return Err(boxed(format!(
-            "`{}` predicts one token per window, so it trains only with `--objective last`",
-            checked.graph.name
-        )));
-    }
-    let build = BuildConfig {
-        device: args.device.into(),
-        seed: config.seed,
-        optimizer: config.optimizer,
-        fusion: Fusion::Attention,
-    };
-    let mut model = backend::build(Arc::new(checked), &build).map_err(boxed)?;
-    let dir = args.out.join(&dataset.corpus).join(format!(
-        "{}-{}-{}-s{}",
-        source.name,
-        human(config.budget as u64),
-        config.convention,
-        config.seed
-    ));
+    let dir = args.out.join(&dataset.corpus).join(api::run_name(&checked.graph.name, &config));
     let mut progress = Progress::new(args.log_every);
-    train::run(model.as_mut(), &source, dataset, &config, &dir, &mut progress).map_err(boxed)
+    api::train(&spec, dataset, &config, args.device.into(), &dir, &mut progress).map_err(api_error)
 }
 
-fn boxed<E: std::fmt::Display + 'static>(e: E) -> Option<Box<dyn std::fmt::Display>> {
-    Some(Box::new(e))
-}
-
-fn compile(file: &Path, options: &Options, batch: usize) -> Result<Checked, tinyarch::Diagnostics> {
-    let graph = tinyarch::lang::resolve_file(file, &Registry::default(), options)?;
-    ir::check(graph, &Limits { batch: batch as u64, ..Limits::default() })
-}
-
-/// The model file and the files it includes, as the checker read them.
-fn model_source(file: &Path, checked: &Checked) -> Result<ModelSource, String> {
-    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()));
-    let text = read(file)?;
-    let dir = file.parent().unwrap_or(Path::new("."));
-    let mut includes = Vec::new();
-    let sources = &checked.graph.sources;
-    // File 0 is the model itself; the others are includes (and command-line overrides, which
-    // are not files and are saved in `run.ron` instead).
-    for id in 1..sources.len() {
-        let path = Path::new(sources.name(id));
-        if !path.is_file() {
-            continue;
+/// Prints diagnostics now; other errors go to the caller.
+fn api_error(e: api::Error) -> Option<Box<dyn std::fmt::Display>> {
+    match e {
+        api::Error::Model(d) => {
+            report(&d);
+            None
         }
-        let relative = path.strip_prefix(dir).map_err(|_| {
-            format!(
-                "the include `{}` lies outside the model's folder; a run folder could not rebuild it",
-                path.display()
-            )
-        })?;
-        includes.push((relative.to_string_lossy().into_owned(), sources.text(id).to_string()));
+        e => Some(Box::new(e)),
     }
-    Ok(ModelSource { name: checked.graph.name.clone(), text, includes })
 }
 
 /// Settings from the flags over `base` (a `--config` file) over the study's defaults.
@@ -343,61 +289,11 @@ fn is_chars(locator: &Locator, dataset: &Dataset) -> Result<bool, data::DataErro
     Ok(matches!(spec, TokenizerSpec::Chars))
 }
 
-fn read_config(path: &Path) -> Result<RunConfig, train::TrainError> {
-    let text = std::fs::read_to_string(path).map_err(|e| train::TrainError::Io {
-        action: "read",
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    RunConfig::from_ron(&text, &format!("`{}`", path.display()))
-}
-
-/// A run folder rebuilt: its settings, its model on `device` with the saved weights.
-struct Restored {
-    config: RunConfig,
-    context: usize,
-    model: Box<dyn train::Trainable>,
-}
-
-fn restore(dir: &Path, vocab: usize, device: DeviceArg) -> Result<Restored, Box<dyn std::fmt::Display>> {
-    let config = read_config(&dir.join(train::CONFIG_FILE)).map_err(|e| Box::new(e) as Box<dyn std::fmt::Display>)?;
-    // A vocabulary that differs would fail on shapes; say why instead.
-    let saved = train::load_checkpoint(&dir.join(train::CHECKPOINT_FILE))
-        .map_err(|e| Box::new(e) as Box<dyn std::fmt::Display>)?
-        .meta;
-    if saved.vocab != vocab {
-        return Err(Box::new(format!(
-            "the run was trained on `{}` ({}, vocabulary {}), which does not match the requested data's vocabulary {}",
-            saved.corpus,
-            saved.tokenizer,
-            thousands(saved.vocab as u64),
-            thousands(vocab as u64)
-        )));
-    }
-    let model_path = dir.join(train::MODEL_FILE);
-    let options = Options { vocab: Some(vocab as u64), overrides: config.overrides.clone() };
-    let checked = compile(&model_path, &options, config.batch).map_err(|d| {
-        report(&d);
-        Box::new(format!("`{}` no longer checks", model_path.display())) as Box<dyn std::fmt::Display>
-    })?;
-    let context = checked.graph.context.size as usize;
-    let build = BuildConfig {
-        device: device.into(),
-        seed: config.seed,
-        optimizer: config.optimizer,
-        fusion: Fusion::Attention,
-    };
-    let mut model = backend::build(Arc::new(checked), &build).map_err(|e| Box::new(e) as Box<dyn std::fmt::Display>)?;
-    train::load_into(model.as_mut(), &dir.join(train::CHECKPOINT_FILE))
-        .map_err(|e| Box::new(e) as Box<dyn std::fmt::Display>)?;
-    Ok(Restored { context, config, model })
-}
-
 /// Runs `tinyarch eval`.
 pub fn eval(args: EvalArgs) -> ExitCode {
     let _ = interrupt::install();
     let locator = Locator::from_env(args.data.as_deref());
-    let config = match read_config(&args.dir.join(train::CONFIG_FILE)) {
+    let config = match api::read_config(&args.dir.join(train::CONFIG_FILE)) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
@@ -412,10 +308,12 @@ pub fn eval(args: EvalArgs) -> ExitCode {
         Ok(d) => d,
         Err(e) => return fail(e),
     };
-    let mut restored = match restore(&args.dir, dataset.vocab_size(), args.device) {
+    let mut restored = match api::restore(&args.dir, dataset.vocab_size(), args.device.into()) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            if let Some(e) = api_error(e) {
+                eprintln!("error: {e}");
+            }
             return ExitCode::FAILURE;
         }
     };
@@ -460,7 +358,7 @@ pub fn eval(args: EvalArgs) -> ExitCode {
 /// Runs `tinyarch sample`.
 pub fn sample(args: SampleArgs) -> ExitCode {
     let locator = Locator::from_env(args.data.as_deref());
-    let config = match read_config(&args.dir.join(train::CONFIG_FILE)) {
+    let config = match api::read_config(&args.dir.join(train::CONFIG_FILE)) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
@@ -475,10 +373,12 @@ pub fn sample(args: SampleArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut restored = match restore(&args.dir, dataset.vocab_size(), args.device) {
+    let mut restored = match api::restore(&args.dir, dataset.vocab_size(), args.device.into()) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            if let Some(e) = api_error(e) {
+                eprintln!("error: {e}");
+            }
             return ExitCode::FAILURE;
         }
     };
