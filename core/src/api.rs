@@ -22,7 +22,7 @@ use crate::backend::{self, BuildConfig, BuildError, DeviceKind, Fusion};
 use crate::data::{DataError, Dataset, Objective};
 use crate::ir::{self, Limits};
 use crate::lang::{self, Options};
-use crate::train::{self, ModelSource, Observer, RunConfig, RunRecord, Trainable, TrainError};
+use crate::train::{self, ModelSource, Observer, RunConfig, RunRecord, TrainError, Trainable};
 use crate::units::{human, thousands};
 use crate::{Checked, Diagnostics, Registry};
 

@@ -40,6 +40,23 @@ pub fn bytes(n: u64) -> String {
     if unit == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[unit]) }
 }
 
+/// `1e12`, `3e12`, `2.5e11`: short scientific notation (three significant digits at most) for
+/// budgets in names and plot ticks.
+pub fn sci(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let mut exp = x.abs().log10().floor() as i32;
+    let mut mantissa = (x / 10f64.powi(exp) * 100.0).round() / 100.0;
+    if mantissa.abs() >= 10.0 {
+        mantissa /= 10.0;
+        exp += 1;
+    }
+    let digits = format!("{mantissa:.2}");
+    let digits = digits.trim_end_matches('0').trim_end_matches('.');
+    format!("{digits}e{exp}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +68,9 @@ mod tests {
         assert_eq!(human(1_230_000_000_000), "1.23e12");
         assert_eq!(human(999_999_000_000), "1.00e12");
         assert_eq!(bytes(3 << 29), "1.5 GiB");
+        assert_eq!(sci(1e12), "1e12");
+        assert_eq!(sci(2.5e11), "2.5e11");
+        assert_eq!(sci(9.999e11), "1e12");
+        assert_eq!(sci(0.05), "5e-2");
     }
 }

@@ -134,6 +134,11 @@ const NONE: u32 = u32::MAX;
 type WordMap = HashMap<String, u32, BuildHasherDefault<FxHasher>>;
 
 impl Tokenizer {
+    /// One token per character (the other kind is words).
+    pub fn is_chars(&self) -> bool {
+        matches!(self.kind, Kind::Chars { .. })
+    }
+
     /// A character tokenizer whose vocabulary is every distinct character of `texts`, in byte
     /// (code point) order.
     pub fn chars<'a>(texts: impl IntoIterator<Item = &'a str>) -> Tokenizer {

@@ -169,6 +169,22 @@ impl RunConfig {
         }
     }
 
+    /// The default training and evaluation protocols: the study's for the last-token objective
+    /// (random windows; the first 10,000 windows, or for words every window of the first 80,000
+    /// tokens), the standard ones for all positions.
+    pub fn default_protocols(objective: Objective, characters: bool) -> (TrainProtocol, EvalProtocol) {
+        match (objective, characters) {
+            (Objective::Last, true) => {
+                (TrainProtocol::Study { samples: 10_000, first_tokens: None }, EvalProtocol::FirstWindows(10_000))
+            }
+            (Objective::Last, false) => (
+                TrainProtocol::Study { samples: 10_000, first_tokens: Some(80_000) },
+                EvalProtocol::FirstTokens(80_000),
+            ),
+            (Objective::All, _) => (TrainProtocol::Standard, EvalProtocol::Full),
+        }
+    }
+
     /// Parses run settings; `origin` names the text in errors (a path).
     pub fn from_ron(text: &str, origin: &str) -> Result<RunConfig, TrainError> {
         let options = ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);

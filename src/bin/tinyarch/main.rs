@@ -2,6 +2,7 @@
 
 mod bench;
 mod corpora;
+mod experiment;
 mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -49,6 +50,10 @@ enum Command {
     Eval(run::EvalArgs),
     /// Generate text from a saved run.
     Sample(run::SampleArgs),
+    /// Run an experiment file's cells (model x setting x budget x seed), each into its own folder.
+    Sweep(experiment::SweepArgs),
+    /// Markdown tables and plots (SVG, PNG) over run and sweep folders.
+    Report(experiment::ReportArgs),
     /// Time training steps of a model (tokens/s, GFLOP/s, peak memory), optionally beside PyTorch.
     Bench {
         file: PathBuf,
@@ -220,6 +225,8 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Eval(args) => run::eval(args),
         Command::Sample(args) => run::sample(args),
+        Command::Sweep(args) => experiment::sweep(args),
+        Command::Report(args) => experiment::report(args),
         Command::Layers { markdown } => {
             let registry = Registry::default();
             if markdown {

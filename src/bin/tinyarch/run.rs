@@ -8,14 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::ValueEnum;
+use tinyarch::Checked;
 use tinyarch::api::{self, ModelSpec};
 use tinyarch::backend::DeviceKind as Device;
-use tinyarch::data::{self, Catalog, Dataset, Locator, Objective, Sampler, TokenizerSpec};
-use tinyarch::train::{
-    self, EvalProtocol, Progress, RunConfig, RunRecord, SampleConfig, Status, TrainProtocol, interrupt,
-};
+use tinyarch::data::{self, Dataset, Locator, Objective, Sampler};
+use tinyarch::train::{self, EvalProtocol, Progress, RunConfig, RunRecord, SampleConfig, Status, interrupt};
 use tinyarch::units::{human, thousands};
-use tinyarch::Checked;
 
 use super::{Flops, report};
 
@@ -124,7 +122,7 @@ enum ObjectiveArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum DeviceArg {
+pub enum DeviceArg {
     Cpu,
     Cuda,
 }
@@ -157,10 +155,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         Ok(d) => d,
         Err(e) => return fail(e),
     };
-    let is_chars = match is_chars(&locator, &dataset) {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
+    let is_chars = dataset.tokenizer.is_chars();
     let files = match tinyarch::lang::model_files(&args.models) {
         Ok(f) => f,
         Err(e) => {
@@ -268,25 +263,9 @@ fn run_config(
         ObjectiveArg::All => Objective::All,
     };
     if base.is_none() {
-        // The study's protocols for the last-token objective; the standard ones for all positions.
-        (c.train, c.eval) = match (c.objective, is_chars) {
-            (Objective::Last, true) => {
-                (TrainProtocol::Study { samples: 10_000, first_tokens: None }, EvalProtocol::FirstWindows(10_000))
-            }
-            (Objective::Last, false) => (
-                TrainProtocol::Study { samples: 10_000, first_tokens: Some(80_000) },
-                EvalProtocol::FirstTokens(80_000),
-            ),
-            (Objective::All, _) => (TrainProtocol::Standard, EvalProtocol::Full),
-        };
+        (c.train, c.eval) = RunConfig::default_protocols(c.objective, is_chars);
     }
     c
-}
-
-fn is_chars(locator: &Locator, dataset: &Dataset) -> Result<bool, data::DataError> {
-    let catalog = Catalog::discover(locator.dirs().iter().map(|d| d.path.as_path()))?;
-    let (_, spec) = catalog.get(&dataset.corpus)?.tokenizer(Some(&dataset.tokenizer_name))?;
-    Ok(matches!(spec, TokenizerSpec::Chars))
 }
 
 /// Runs `tinyarch eval`.

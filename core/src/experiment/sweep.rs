@@ -1,0 +1,194 @@
+//! Running an experiment's cells, each into its own folder.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{Cell, Experiment, ExperimentError, Length, Shard};
+use crate::api::{self, ModelSpec};
+use crate::backend::DeviceKind;
+use crate::data::{self, Dataset, Locator, Objective, Sampler};
+use crate::ir::Convention;
+use crate::train::{self, EpochShape, Observer, RunConfig, RunRecord, Status};
+
+/// The experiment file as the sweep read it, kept beside its cells for `tinyarch report`.
+pub const EXPERIMENT_FILE: &str = "experiment.ron";
+
+/// What happened to one cell.
+#[derive(Clone, Debug)]
+pub enum CellOutcome {
+    /// Finished by an earlier sweep: its record is reused.
+    Finished(RunRecord),
+    /// Trained now (completed, diverged or interrupted: see the record's status).
+    Ran(RunRecord),
+    /// Not run: the model cannot train under the cell's objective.
+    Skipped(String),
+}
+
+/// The cells of one sweep, in order, with what happened to each.
+#[derive(Debug, Default)]
+pub struct SweepSummary {
+    pub cells: Vec<(Cell, CellOutcome)>,
+    /// Ctrl-C stopped the sweep; the cells after the interrupted one did not run.
+    pub interrupted: bool,
+}
+
+/// A cell ready to run: its model and settings, checked.
+struct Prepared {
+    cell: Cell,
+    spec: ModelSpec,
+    config: RunConfig,
+    dir: PathBuf,
+    finished: Option<RunRecord>,
+}
+
+/// Runs the cells of `shard` into `out/<corpus>/<cell name>/`, with data from `locator`. Every cell is checked first (models,
+/// settings, budgets), so a mistake anywhere stops the sweep before any training. A cell whose
+/// folder holds a finished run with the same settings is skipped; an interrupted or partial
+/// one is redone from the start.
+#[allow(clippy::too_many_arguments)]
+pub fn sweep(
+    experiment: &Experiment,
+    experiment_text: &str,
+    base: &Path,
+    locator: &Locator,
+    shard: Shard,
+    out: &Path,
+    device: DeviceKind,
+    observer: &mut dyn FnMut(&Cell) -> Box<dyn Observer>,
+) -> Result<SweepSummary, ExperimentError> {
+    let cells = super::expand(experiment, base)?;
+    let mut summary = SweepSummary::default();
+    let mut ready = Vec::new();
+    let mut datasets: BTreeMap<String, Dataset> = BTreeMap::new();
+    for (i, cell) in cells.into_iter().enumerate() {
+        if !shard.contains(i) {
+            continue;
+        }
+        if !datasets.contains_key(&cell.corpus) {
+            let split_set = experiment.split_set.as_deref();
+            let loaded = data::load(&cell.corpus, locator, split_set, experiment.tokenizer.as_deref())
+                .map_err(|e| ExperimentError::Cell { cell: cell.name(), source: Box::new(e.into()) })?;
+            datasets.insert(cell.corpus.clone(), loaded);
+        }
+        match prepare(experiment, &cell, &datasets[&cell.corpus], out)? {
+            Some(p) => ready.push(p),
+            None => {
+                let why = "one token per window: trains only with the `last` objective".to_string();
+                summary.cells.push((cell, CellOutcome::Skipped(why)));
+            }
+        }
+    }
+    std::fs::create_dir_all(out).map_err(|e| train::TrainError::io("create", out, e))?;
+    train::write_atomic(&out.join(EXPERIMENT_FILE), experiment_text.as_bytes())?;
+    for p in ready {
+        if let Some(record) = p.finished {
+            summary.cells.push((p.cell, CellOutcome::Finished(record)));
+            continue;
+        }
+        if p.dir.exists() {
+            std::fs::remove_dir_all(&p.dir).map_err(|e| train::TrainError::io("clear", &p.dir, e))?;
+        }
+        let mut observe = observer(&p.cell);
+        let record = api::train(&p.spec, &datasets[&p.cell.corpus], &p.config, device, &p.dir, observe.as_mut())
+            .map_err(|e| ExperimentError::Cell { cell: p.cell.name(), source: Box::new(e) })?;
+        let stop = record.status == Status::Interrupted;
+        summary.cells.push((p.cell, CellOutcome::Ran(record)));
+        if stop {
+            summary.interrupted = true;
+            break;
+        }
+    }
+    Ok(summary)
+}
+
+/// Checks a cell and works out its settings; `None` if its objective does not fit the model.
+fn prepare(
+    experiment: &Experiment,
+    cell: &Cell,
+    dataset: &Dataset,
+    out: &Path,
+) -> Result<Option<Prepared>, ExperimentError> {
+    let wrap = |e: api::Error| ExperimentError::Cell { cell: cell.name(), source: Box::new(e) };
+    let spec = ModelSpec::file(&cell.file).with_overrides(cell.overrides.clone());
+    let batch = experiment.settings.batch.unwrap_or(64);
+    let checked = spec.check(dataset.vocab_size(), batch).map_err(|d| wrap(d.into()))?;
+    if !api::objective_fits(&checked, cell.objective) {
+        return Ok(None);
+    }
+    let config = cell_config(experiment, cell, dataset, &checked).map_err(|e| wrap(e.into()))?;
+    // A budget too small for one step is an error now, not after other cells trained.
+    let per_sample = crate::backend::model::training_flops(&checked, config.objective);
+    let windows = Sampler::new(&dataset.train, config.train_sampler()).map_err(|e| wrap(e.into()))?.windows_per_epoch();
+    let budget = train::Budget::new(config.budget, config.convention, per_sample).map_err(|e| wrap(e.into()))?;
+    budget.plan(EpochShape { batch_size: config.batch, windows }).map_err(|e| wrap(e.into()))?;
+    let dir = out.join(&cell.corpus).join(cell.name());
+    let finished = finished_record(&dir, &config, cell)?;
+    Ok(Some(Prepared { cell: cell.clone(), spec, config, dir, finished }))
+}
+
+/// The run settings of a cell: the experiment's settings over `tinyarch run`'s defaults.
+fn cell_config(
+    experiment: &Experiment,
+    cell: &Cell,
+    dataset: &Dataset,
+    checked: &crate::Checked,
+) -> Result<RunConfig, train::TrainError> {
+    let s = &experiment.settings;
+    let context = checked.graph.context.size as usize;
+    let mut c = RunConfig::new(&dataset.corpus, 0.0, context);
+    c.split_set = Some(dataset.split_set.clone());
+    c.tokenizer = Some(dataset.tokenizer_name.clone());
+    c.overrides = cell.overrides.clone();
+    c.objective = cell.objective;
+    c.seed = cell.seed;
+    (c.train, c.eval) = RunConfig::default_protocols(cell.objective, dataset.tokenizer.is_chars());
+    // The settings' protocols are the last-token objective's; `all` has only the standard ones.
+    if cell.objective == Objective::Last {
+        c.train = s.train.unwrap_or(c.train);
+        c.eval = s.eval.unwrap_or(c.eval);
+    }
+    c.batch = s.batch.unwrap_or(c.batch);
+    c.optimizer = s.optimizer.unwrap_or(c.optimizer);
+    c.schedule = s.schedule.unwrap_or(c.schedule);
+    c.max_eval_batches = s.max_eval_batches.or(c.max_eval_batches);
+    c.train_eval_batches = s.train_eval_batches.unwrap_or(c.train_eval_batches);
+    c.average = s.average.unwrap_or(c.average);
+    c.select_best = s.select_best.unwrap_or(c.select_best);
+    c.eval_interval = s.eval_interval.unwrap_or(c.eval_interval);
+    match cell.length {
+        Length::Budget { flops, convention } => {
+            c.budget = flops;
+            c.convention = convention;
+        }
+        Length::Epochs(epochs) => {
+            // The study's count: 2 x parameters x tokens, over whole epochs of windows.
+            c.validate()?;
+            let sampler = Sampler::new(&dataset.train, c.train_sampler())?;
+            let per_sample = crate::backend::model::training_flops(checked, c.objective).paper;
+            c.budget = per_sample as f64 * sampler.windows_per_epoch() as f64 * epochs as f64;
+            c.convention = Convention::Paper;
+            if s.eval_interval.is_none() {
+                c.eval_interval = sampler.batches_per_epoch() as u64;
+            }
+        }
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+/// The record of a finished run in `dir` (completed or diverged) with the same settings.
+fn finished_record(dir: &Path, config: &RunConfig, cell: &Cell) -> Result<Option<RunRecord>, ExperimentError> {
+    let results = dir.join(train::RESULTS_FILE);
+    if !results.is_file() {
+        return Ok(None);
+    }
+    let records = RunRecord::read_all(&results)?;
+    let Some(last) = records.last().filter(|r| r.status != Status::Interrupted) else {
+        return Ok(None);
+    };
+    let saved = api::read_config(&dir.join(train::CONFIG_FILE))?;
+    if saved != *config {
+        return Err(ExperimentError::Changed { cell: cell.name(), dir: dir.to_path_buf() });
+    }
+    Ok(Some(last.clone()))
+}

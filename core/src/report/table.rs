@@ -1,0 +1,73 @@
+//! The report's tables, in the study's layout.
+
+use super::{Group, Row};
+use crate::ir::Convention;
+use crate::units::{sci, thousands};
+
+/// One Markdown table per group: model, parameters, FLOPs in each convention, test NLL (mean
+/// ± sd over seeds), perplexity and bits per token, and the published value where known.
+pub fn markdown(groups: &[Group]) -> String {
+    let mut out = String::new();
+    for g in groups {
+        let with_published = g.rows.iter().any(|r| r.published.is_some());
+        out.push_str(&format!(
+            "## {} ({} split, {}), objective `{}`\n\n",
+            g.corpus, g.split_set, g.tokenizer, g.objective
+        ));
+        out.push_str(&format!(
+            "| model | budget | params | FLOPs exact | FLOPs Kaplan | FLOPs paper | steps | test NLL | perplexity | {} | seeds |",
+            g.bits_unit()
+        ));
+        out.push_str(if with_published { " published | difference |\n" } else { "\n" });
+        out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        out.push_str(if with_published { "---:|---:|\n" } else { "\n" });
+        for row in &g.rows {
+            out.push_str(&row_line(row, with_published));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn row_line(row: &Row, with_published: bool) -> String {
+    let nll = &row.test_nll;
+    let finite = nll.n > 0;
+    let dash = || "-".to_string();
+    let nll_text = if finite {
+        match nll.sd {
+            Some(sd) => format!("{:.3} ± {:.3}", nll.mean, sd),
+            None => format!("{:.3}", nll.mean),
+        }
+    } else {
+        dash()
+    };
+    let seeds = if row.diverged > 0 {
+        format!("{} ({} diverged)", row.runs.len(), row.diverged)
+    } else {
+        row.runs.len().to_string()
+    };
+    let mut line = format!(
+        "| {} | {} {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        row.label,
+        sci(row.budget),
+        row.convention,
+        thousands(row.params),
+        sci(row.flops(Convention::Exact)),
+        sci(row.flops(Convention::Kaplan)),
+        sci(row.flops(Convention::Paper)),
+        thousands(row.steps.round() as u64),
+        nll_text,
+        if finite { format!("{:.2}", nll.mean.exp()) } else { dash() },
+        if finite { format!("{:.3}", nll.mean / std::f64::consts::LN_2) } else { dash() },
+        seeds,
+    );
+    if with_published {
+        match row.published {
+            Some(p) if finite => line.push_str(&format!(" {p:.2} | {:+.3} |", nll.mean - p)),
+            Some(p) => line.push_str(&format!(" {p:.2} | - |")),
+            None => line.push_str(" - | - |"),
+        }
+    }
+    line.push('\n');
+    line
+}
