@@ -189,13 +189,21 @@ impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
         } else {
             (Act { x: a.x.retaped::<T>(), ..a }, a.x)
         };
-        let (q_src, kv_src, layout): (Tensor2<E, D, T>, Tensor2<E, D, T>, _) = if self.fused {
+        let heads = self.heads as usize;
+        let (q_src, kv_src, layout): (Tensor2<E, D, T>, Option<Tensor2<E, D, T>>, _) = if self.fused && !cx.last_only {
+            // Every position: one [N, 3C] projection holds q, k and v (one GEMM, one copy).
             let w = cx.matrix("qkv.weight"); // [3C, C], rows q, k, v
             let bias = self.bias_or_zero(cx, "qkv.bias", 3 * c);
-            let layout = AttnLayout { batch: b, heads: self.heads as usize, width: c, q_col: 0, k_col: 0, v_col: c };
+            let layout = AttnLayout { batch: b, heads, width: c, q_col: 0, k_col: c, v_col: 2 * c };
+            // The input with its tape; `queries` keeps only the row bookkeeping here.
+            (ops::dense(kv_input, &w, &bias, identity, 0.0, cx.mode), None, layout)
+        } else if self.fused {
+            let w = cx.matrix("qkv.weight");
+            let bias = self.bias_or_zero(cx, "qkv.bias", 3 * c);
+            let layout = AttnLayout { batch: b, heads, width: c, q_col: 0, k_col: 0, v_col: c };
             let q = ops::dense_rows(queries.x, &w, &bias, 0..c, identity, 0.0, cx.mode); // [Nq, C]
             let kv = ops::dense_rows(kv_input, &w, &bias, c..3 * c, identity, 0.0, cx.mode); // [N, 2C]
-            (q, kv, layout)
+            (q, Some(kv), layout)
         } else {
             let project = |x: Tensor2<E, D, T>, name: &str| {
                 let bias = self.bias_or_zero(cx, &format!("{name}.bias"), c);
@@ -205,8 +213,8 @@ impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
             let k = project(kv_input.retaped::<T>(), "k"); // [N, C]
             let v = project(kv_input, "v"); // [N, C]
             let kv = (k, v).concat_along(Axis::<1>); // [N, 2C]
-            let layout = AttnLayout { batch: b, heads: self.heads as usize, width: c, q_col: 0, k_col: 0, v_col: c };
-            (q, kv, layout)
+            let layout = AttnLayout { batch: b, heads, width: c, q_col: 0, k_col: 0, v_col: c };
+            (q, Some(kv), layout)
         };
         let y = ops::core(q_src, kv_src, layout, rope.as_ref(), drop, cx.mode); // [Nq, C]
         let out_bias = self.bias_or_zero(cx, "out.bias", c);

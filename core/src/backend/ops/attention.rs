@@ -36,7 +36,7 @@ pub fn attention<E: Dtype, D: Kernels<E>, T: Tape<E, D>>(
     let c = x.shape().1;
     let qkv = dense(x, &w.qkv_w, &w.qkv_b, Activation::Identity, 0.0, mode); // [N, 3C]
     let layout = AttnLayout { batch, heads: w.heads, width: c, q_col: 0, k_col: c, v_col: 2 * c };
-    let y = core(qkv.retaped::<T>(), qkv, layout, rope, p, mode); // [N, C]
+    let y = core(qkv, None, layout, rope, p, mode); // [N, C]
     dense(y, &w.out_w, &w.out_b, Activation::Identity, p, mode) // [N, C]
 }
 
@@ -58,14 +58,14 @@ pub fn attention_last<E: Dtype, D: Kernels<E>, T: Tape<E, D>>(
     let q = dense_rows(x_last, &w.qkv_w, &w.qkv_b, 0..c, Activation::Identity, 0.0, mode); // [B, C]
     let kv = dense_rows(x, &w.qkv_w, &w.qkv_b, c..3 * c, Activation::Identity, 0.0, mode); // [N, 2C]
     let layout = AttnLayout { batch, heads: w.heads, width: c, q_col: 0, k_col: 0, v_col: c };
-    let y = core(q, kv, layout, rope, p, mode); // [B, C]
+    let y = core(q, Some(kv), layout, rope, p, mode); // [B, C]
     dense(y, &w.out_w, &w.out_b, Activation::Identity, p, mode) // [B, C]
 }
 
 /// Scores, causal softmax, dropout and the value mix: the fused kernel where the mode allows.
 pub fn core<E: Dtype, D: Kernels<E>, T: Tape<E, D>>(
     q_src: Tensor2<E, D, T>,
-    kv_src: Tensor2<E, D, T>,
+    kv_src: Option<Tensor2<E, D, T>>, // None: k and v are columns of q_src
     layout: AttnLayout,
     rope: Option<&Rope<E, D>>,
     p: f64,
@@ -82,7 +82,7 @@ pub fn core<E: Dtype, D: Kernels<E>, T: Tape<E, D>>(
 /// (`fused_softmax`: the device's fused kernel) and dropout. Returns `[B*Tq, C]`.
 pub fn attention_core_composite<E: Dtype, D: Kernels<E>, T: Tape<E, D>>(
     q_src: Tensor2<E, D, T>,  // [B*Tq, Wq]
-    kv_src: Tensor2<E, D, T>, // [B*Tk, Wkv]
+    kv_src: Option<Tensor2<E, D, T>>, // [B*Tk, Wkv]; None: k and v are in q_src
     l: AttnLayout,
     rope: Option<&Rope<E, D>>,
     p: f64,
@@ -90,6 +90,7 @@ pub fn attention_core_composite<E: Dtype, D: Kernels<E>, T: Tape<E, D>>(
 ) -> Tensor2<E, D, T> {
     let (b, h, c) = (l.batch, l.heads, l.width);
     let dh = c / h;
+    let kv_src = kv_src.unwrap_or_else(|| q_src.retaped::<T>());
     let (tq, tk) = (q_src.shape().0 / b, kv_src.shape().0 / b);
     // Slices of disjoint columns; when both sources are one tensor (q, k, v of one qkv), it has
     // no other consumer, so slice's assigning backward is still correct.

@@ -23,17 +23,20 @@ use crate::backend::kernels::AttnLayout;
 use crate::backend::ops::Rope;
 
 pub fn attention_core<E: Real, T: Tape<E, Cpu>>(
-    q_src: Tensor2<E, Cpu, T>,  // [B*Tq, Wq], q at columns q_col..q_col+C
-    kv_src: Tensor2<E, Cpu, T>, // [B*Tk, Wkv], k and v at k_col, v_col
+    q_src: Tensor2<E, Cpu, T>,          // [B*Tq, Wq], q at columns q_col..q_col+C
+    kv_src: Option<Tensor2<E, Cpu, T>>, // [B*Tk, Wkv], k and v at k_col, v_col; None: in q_src
     l: AttnLayout,
     rope: Option<&Rope<E, Cpu>>,
     dropout: f64,
 ) -> Tensor2<E, Cpu, T> {
-    let (q_src, q_tape) = q_src.contiguous().split_tape();
-    let (kv_src, kv_tape) = kv_src.contiguous().split_tape();
-    let mut tape = q_tape.merge(kv_tape);
+    let (q_src, mut tape) = q_src.contiguous().split_tape();
+    let kv_src = kv_src.map(|kv| {
+        let (kv, kv_tape) = kv.contiguous().split_tape();
+        tape = std::mem::take(&mut tape).merge(kv_tape);
+        kv
+    });
     let (nq, wq) = *q_src.shape();
-    let (nk, wkv) = *kv_src.shape();
+    let (nk, wkv) = *kv_src.as_ref().unwrap_or(&q_src).shape();
     let (b, h, c) = (l.batch, l.heads, l.width);
     let (dh, tq, tk) = (c / h, nq / b, nk / b);
     assert!(tq <= tk && c % h == 0 && nq == b * tq && nk == b * tk);
@@ -42,8 +45,10 @@ pub fn attention_core<E: Real, T: Tape<E, Cpu>>(
     let scale = E::from_f64(1.0 / (dh as f64).sqrt()).unwrap();
     let dev = q_src.device().clone();
     let mask = if dropout > 0.0 { DropMask::new(dropout, dev.random_u64()) } else { None };
+    // One copy when q, k and v come from one tensor (the full-attention qkv).
     let qs = to_host(&q_src);
-    let kvs = to_host(&kv_src);
+    let kvs_own = kv_src.as_ref().map(to_host);
+    let kvs: &[E] = kvs_own.as_deref().unwrap_or(&qs);
     let rope_tables = rope.map(|r| {
         let (cos, sin) = r.tables();
         (to_host(cos), to_host(sin))
@@ -58,7 +63,7 @@ pub fn attention_core<E: Real, T: Tape<E, Cpu>>(
         let mut pd = vec![E::zero(); if mask.is_some() { tq * tk } else { 0 }];
         for hi in 0..h {
             geo.load_q(&qs, bi, hi, tables, &mut qh);
-            geo.load_k(&kvs, bi, hi, tables, &mut kh);
+            geo.load_k(kvs, bi, hi, tables, &mut kh);
             let p = &mut pb[hi * tq * tk..(hi + 1) * tq * tk];
             // S = Q K^T  [Tq, Tk]
             matmul((tq, dh, tk), &qh, View::rows(0, dh), &kh, View::rows(0, dh).t(), p, View::rows(0, tk), false);
@@ -73,7 +78,7 @@ pub fn attention_core<E: Real, T: Tape<E, Cpu>>(
                 None => p,
             };
             // Y_h = P V  [Tq, Dh], written into this head's columns.
-            matmul((tq, tk, dh), pv, View::rows(0, tk), &kvs, geo.v_view(bi, hi), yb, View::rows(hi * dh, c), false);
+            matmul((tq, tk, dh), pv, View::rows(0, tk), kvs, geo.v_view(bi, hi), yb, View::rows(hi * dh, c), false);
         }
     });
 
@@ -81,6 +86,7 @@ pub fn attention_core<E: Real, T: Tape<E, Cpu>>(
     let out_ref = out.clone();
     tape.add_backward_op(move |grads| {
         let tables = rope_tables.as_ref().map(|(c, s)| (c.as_slice(), s.as_slice()));
+        let kvs: &[E] = kvs_own.as_deref().unwrap_or(&qs);
         with_grad_out(grads, &out_ref, |gy, grads| {
             // Per-sequence gradients in [rows, C] layout, added into the inputs' columns after.
             let mut dq = vec![E::zero(); nq * c];
@@ -98,7 +104,7 @@ pub fn attention_core<E: Real, T: Tape<E, Cpu>>(
                 let gy_view = |hi: usize| View::rows(bi * tq * c + hi * dh, c);
                 for hi in 0..h {
                     geo.load_q(&qs, bi, hi, tables, &mut qh);
-                    geo.load_k(&kvs, bi, hi, tables, &mut kh);
+                    geo.load_k(kvs, bi, hi, tables, &mut kh);
                     let base = geo.prob_base(bi, hi);
                     let saved = &probs[base..base + tq * tk];
                     // With dropout the saved values are sign-marked: |x| = P, x > 0 = kept.
@@ -129,7 +135,7 @@ pub fn attention_core<E: Real, T: Tape<E, Cpu>>(
                         (tq, dh, tk),
                         gy,
                         gy_view(hi),
-                        &kvs,
+                        kvs,
                         geo.v_view(bi, hi).t(),
                         &mut dp,
                         View::rows(0, tk),
@@ -179,7 +185,7 @@ pub fn attention_core<E: Real, T: Tape<E, Cpu>>(
             gq.par_chunks_mut(wq).zip(dq.par_chunks(c)).for_each(|(g, d)| {
                 g[l.q_col..l.q_col + c].iter_mut().zip(d).for_each(|(g, &d)| *g += d);
             });
-            let gkv = grads.get_or_alloc_mut(&kv_src)?;
+            let gkv = grads.get_or_alloc_mut(kv_src.as_ref().unwrap_or(&q_src))?;
             gkv.par_chunks_mut(wkv).zip(dk.par_chunks(c)).zip(dv.par_chunks(c)).for_each(|((g, dkr), dvr)| {
                 g[l.k_col..l.k_col + c].iter_mut().zip(dkr).for_each(|(g, &d)| *g += d);
                 g[l.v_col..l.v_col + c].iter_mut().zip(dvr).for_each(|(g, &d)| *g += d);

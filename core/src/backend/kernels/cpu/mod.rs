@@ -59,7 +59,7 @@ where
 
     fn attention_core<T: Tape<E, Self>>(
         q_src: Tensor2<E, Self, T>,
-        kv_src: Tensor2<E, Self, T>,
+        kv_src: Option<Tensor2<E, Self, T>>,
         layout: AttnLayout,
         rope: Option<&Rope<E, Self>>,
         dropout: f64,
