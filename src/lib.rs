@@ -5,3 +5,8 @@
 //! check models embedded in Rust when the program compiles.
 
 pub use tinyarch_core::*;
+
+pub mod embed;
+
+/// Models embedded in Rust, checked when the program compiles (see [`embed`]).
+pub use tinyarch_macros::{include_model, model};

@@ -175,6 +175,9 @@ impl Configured {
     }
 }
 
+/// What the attention core reads: queries, keys and values (`None`: in the query tensor), layout.
+type CoreInputs<E, D, T> = (Tensor2<E, D, T>, Option<Tensor2<E, D, T>>, AttnLayout);
+
 impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
     fn forward(&self, x: Value<E, D, T>, cx: &Cx<E, D>) -> Value<E, D, T> {
         let a = x.hidden(); // [N, C], every position
@@ -190,7 +193,7 @@ impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
             (Act { x: a.x.retaped::<T>(), ..a }, a.x)
         };
         let heads = self.heads as usize;
-        let (q_src, kv_src, layout): (Tensor2<E, D, T>, Option<Tensor2<E, D, T>>, _) = if self.fused && !cx.last_only {
+        let (q_src, kv_src, layout): CoreInputs<E, D, T> = if self.fused && !cx.last_only {
             // Every position: one [N, 3C] projection holds q, k and v (one GEMM, one copy).
             let w = cx.matrix("qkv.weight"); // [3C, C], rows q, k, v
             let bias = self.bias_or_zero(cx, "qkv.bias", 3 * c);
