@@ -37,7 +37,8 @@ pub struct Experiment {
     /// Run settings shared by every cell.
     #[serde(default)]
     pub settings: Settings,
-    /// Published test NLLs to print beside the results, by cell label (`linear`, `mlp hidden=256`).
+    /// Published test NLLs to print beside the results, by cell label (`linear`, `mlp hidden=256`),
+    /// or by corpus and label (`ptb/transformer`) where corpora differ.
     #[serde(default)]
     pub published: BTreeMap<String, f64>,
 }

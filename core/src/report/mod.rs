@@ -241,7 +241,10 @@ pub fn group(runs: Vec<Run>, published: &BTreeMap<String, f64>) -> Vec<Group> {
                         steps: 0.0,
                         test_nll: Stats { mean: f64::NAN, sd: None, n: 0 },
                         diverged: 0,
-                        published: published.get(&run.label).copied(),
+                        published: published
+                            .get(&format!("{corpus}/{}", run.label))
+                            .or_else(|| published.get(&run.label))
+                            .copied(),
                         runs: vec![run],
                     }),
                 }

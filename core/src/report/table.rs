@@ -63,8 +63,8 @@ fn row_line(row: &Row, with_published: bool) -> String {
     );
     if with_published {
         match row.published {
-            Some(p) if finite => line.push_str(&format!(" {p:.2} | {:+.3} |", nll.mean - p)),
-            Some(p) => line.push_str(&format!(" {p:.2} | - |")),
+            Some(p) if finite => line.push_str(&format!(" {p} | {:+.3} |", nll.mean - p)),
+            Some(p) => line.push_str(&format!(" {p} | - |")),
             None => line.push_str(" - | - |"),
         }
     }

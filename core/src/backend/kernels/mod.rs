@@ -40,7 +40,7 @@ pub trait Kernels<E: Dtype>: Device<E> {
 
     /// Causal multi-head attention without projections: returns `[B*Tq, C]`, heads side by side.
     fn attention_core<T: Tape<E, Self>>(
-        q_src: Tensor2<E, Self, T>,  // [B*Tq, Wq]
+        q_src: Tensor2<E, Self, T>,          // [B*Tq, Wq]
         kv_src: Option<Tensor2<E, Self, T>>, // [B*Tk, Wkv]; None: k and v are columns of q_src
         layout: AttnLayout,
         rope: Option<&Rope<E, Self>>,

@@ -81,7 +81,7 @@ pub fn core<E: Dtype, D: Kernels<E>, T: Tape<E, D>>(
 /// The attention core from dfdx ops: slices, permutes, batched matmuls, masked softmax
 /// (`fused_softmax`: the device's fused kernel) and dropout. Returns `[B*Tq, C]`.
 pub fn attention_core_composite<E: Dtype, D: Kernels<E>, T: Tape<E, D>>(
-    q_src: Tensor2<E, D, T>,  // [B*Tq, Wq]
+    q_src: Tensor2<E, D, T>,          // [B*Tq, Wq]
     kv_src: Option<Tensor2<E, D, T>>, // [B*Tk, Wkv]; None: k and v are in q_src
     l: AttnLayout,
     rope: Option<&Rope<E, D>>,
