@@ -19,15 +19,14 @@ use tinyarch::train::{Progress, SampleConfig, interrupt};
 const TRANSFORMER: Embedded<65, 128> = tinyarch::model! {
     vocab = 65;
 
-    // x = LN(x + Dropout(Attention(x))); x = LN(x + Dropout(FFN(x))).
+    // x = LN(x + Attention(x)); x = LN(x + Dropout(FFN(x))), the study's block.
     block post_ln(heads, ffn, p) {
         residual {
-            attn: attention(heads = heads, dropout = p) // [context, d]
-            dropout(p = p)
+            attn: attention(heads = heads, dropout = p) // [context, d]; dropout on the weights
         }
         ln1: layer_norm()
         residual {
-            mlp: feed_forward(hidden = ffn, dropout = p) // d -> ffn -> d
+            mlp: feed_forward(hidden = ffn) // d -> ffn -> d
             dropout(p = p)
         }
         ln2: layer_norm()
@@ -36,7 +35,6 @@ const TRANSFORMER: Embedded<65, 128> = tinyarch::model! {
     model transformer(context = 128, d = 128, heads = 4, ffn = 256, layers = 3, p = 0.1) {
         embedding(dim = d)   // [context] -> [context, d]
         position_embedding() // + learned positions
-        dropout(p = p)
         blocks: repeat layers {
             post_ln(heads = heads, ffn = ffn, p = p)
         }
