@@ -1,6 +1,9 @@
 //! A tiny experiment end to end: sweep (whole and in shards), skip finished cells, redo a
 //! broken one, refuse changed settings, then report tables and plots.
 
+// As in the library: errors are large but only built on the error path.
+#![allow(clippy::result_large_err)]
+
 mod common;
 
 use std::fs;
@@ -122,7 +125,7 @@ fn sweep_shards_resume_and_report() {
     assert_eq!(count(&again, |o| matches!(o, CellOutcome::Finished(_))), 7);
     assert_eq!(count(&again, |o| matches!(o, CellOutcome::Ran(_))), 1);
     let outcome = |r: &[(String, RunRecord)]| -> Vec<_> {
-        r.iter().map(|(n, r)| (n.clone(), r.test_nll, r.valid_nll, r.steps, r.flops_used.clone())).collect()
+        r.iter().map(|(n, r)| (n.clone(), r.test_nll, r.valid_nll, r.steps, r.flops_used)).collect()
     };
     assert_eq!(outcome(&records(&whole)), outcome(&all));
 
@@ -132,7 +135,7 @@ fn sweep_shards_resume_and_report() {
 
     // The report: one table row per variant, mean ± sd over the two seeds, both plots in both formats.
     let report_dir = s.dir.0.join("report");
-    let (written, text) = tinyarch::report::write(&[whole.clone()], &report_dir).unwrap();
+    let (written, text) = tinyarch::report::write(std::slice::from_ref(&whole), &report_dir).unwrap();
     assert!(text.contains("## tiny-shakespeare (study split, chars), objective `last`"), "{text}");
     assert!(text.contains("## tiny-shakespeare (study split, chars), objective `all`"), "{text}");
     for label in ["| bigram | 1e9 exact |", "| linear context=8 | 1e9 exact |", "| linear context=16 | 1e9 exact |"] {
