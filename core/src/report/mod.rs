@@ -144,7 +144,8 @@ pub fn collect(roots: &[PathBuf]) -> Result<(Vec<Run>, BTreeMap<String, f64>), R
         }
         let config = crate::api::read_config(&dir.join(train::CONFIG_FILE))?;
         let curve_path = dir.join(train::CURVE_FILE);
-        let curve = if curve_path.is_file() { read_curve(&curve_path)? } else { Vec::new() };
+        let curve =
+            if curve_path.is_file() { train::read_jsonl(&curve_path, "a loss-curve point")? } else { Vec::new() };
         overrides.push(config.overrides);
         runs.push(Run { dir, label: record.model.clone(), record, curve });
     }
@@ -165,22 +166,6 @@ fn find_runs(dir: &Path, found: &mut BTreeSet<PathBuf>) -> Result<(), ReportErro
         }
     }
     Ok(())
-}
-
-fn read_curve(path: &Path) -> Result<Vec<CurvePoint>, ReportError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ReportError::Read { path: path.to_path_buf(), source: e })?;
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(i, line)| {
-            serde_json::from_str(line).map_err(|e| {
-                ReportError::Train(train::TrainError::Encode {
-                    what: "a loss-curve point",
-                    message: format!("`{}` line {}: {e}", path.display(), i + 1),
-                })
-            })
-        })
-        .collect()
 }
 
 /// Labels each run with its model name and the overrides that vary among runs of that model

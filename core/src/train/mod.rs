@@ -35,7 +35,7 @@ pub use model::{NotFinite, OptimizerConfig, Trainable, Weights};
 pub use progress::{EvalEvent, Observer, Progress, Silent, StartEvent, StepEvent};
 pub use record::{
     CHECKPOINT_FILE, CONFIG_FILE, CURVE_FILE, CurvePoint, MODEL_FILE, RESULTS_FILE, RunRecord, Status, append_record,
-    write_curve,
+    read_jsonl, write_curve,
 };
 pub use runner::{ModelSource, run};
 pub use sample::{SampleConfig, generate};

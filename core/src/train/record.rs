@@ -109,18 +109,21 @@ impl RunRecord {
 
     /// Reads every record of a `results.jsonl`.
     pub fn read_all(path: &Path) -> Result<Vec<RunRecord>, TrainError> {
-        let text = std::fs::read_to_string(path).map_err(|e| TrainError::io("read", path, e))?;
-        text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .enumerate()
-            .map(|(i, line)| {
-                serde_json::from_str(line).map_err(|e| TrainError::Encode {
-                    what: "a result record",
-                    message: format!("`{}` line {}: {e}", path.display(), i + 1),
-                })
-            })
-            .collect()
+        read_jsonl(path, "a result record")
     }
+}
+
+/// Reads a JSON-lines file (`results.jsonl`, `curve.jsonl`); `what` names one line in errors.
+pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path, what: &'static str) -> Result<Vec<T>, TrainError> {
+    let text = std::fs::read_to_string(path).map_err(|e| TrainError::io("read", path, e))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, line)| {
+            serde_json::from_str(line)
+                .map_err(|e| TrainError::Encode { what, message: format!("`{}` line {}: {e}", path.display(), i + 1) })
+        })
+        .collect()
 }
 
 /// One step of the loss curve.

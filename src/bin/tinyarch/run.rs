@@ -268,6 +268,16 @@ fn run_config(
     c
 }
 
+/// Rebuilds a run folder for `dataset`'s vocabulary, printing any error.
+fn restore(dir: &Path, dataset: &Dataset, device: DeviceArg) -> Result<api::Restored, ExitCode> {
+    api::restore(dir, dataset.vocab_size(), device.into()).map_err(|e| {
+        if let Some(e) = api_error(e) {
+            eprintln!("error: {e}");
+        }
+        ExitCode::FAILURE
+    })
+}
+
 /// Runs `tinyarch eval`.
 pub fn eval(args: EvalArgs) -> ExitCode {
     let _ = interrupt::install();
@@ -287,14 +297,9 @@ pub fn eval(args: EvalArgs) -> ExitCode {
         Ok(d) => d,
         Err(e) => return fail(e),
     };
-    let mut restored = match api::restore(&args.dir, dataset.vocab_size(), args.device.into()) {
+    let mut restored = match restore(&args.dir, &dataset, args.device) {
         Ok(r) => r,
-        Err(e) => {
-            if let Some(e) = api_error(e) {
-                eprintln!("error: {e}");
-            }
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let mut config = restored.config.clone();
     config.corpus = dataset.corpus.clone();
@@ -352,14 +357,9 @@ pub fn sample(args: SampleArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut restored = match api::restore(&args.dir, dataset.vocab_size(), args.device.into()) {
+    let mut restored = match restore(&args.dir, &dataset, args.device) {
         Ok(r) => r,
-        Err(e) => {
-            if let Some(e) = api_error(e) {
-                eprintln!("error: {e}");
-            }
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     // A newline is the natural left padding for a short prompt.
     let pad = dataset.tokenizer.encode("\n").ok().and_then(|t| t.get(0)).unwrap_or(0);
