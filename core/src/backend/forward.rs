@@ -90,6 +90,12 @@ impl<E: Dtype, D: Kernels<E>> Cx<'_, E, D> {
         self.params.get(&self.name(name)).is_some()
     }
 
+    /// The bias `name`, or zeros of length `len` when the layer has none, so that bias-free
+    /// layers run the same fused kernels (the zeros' gradient is computed and dropped).
+    pub fn bias_or_zero(&self, name: &str, len: usize) -> Tensor1<E, D> {
+        if self.has(name) { self.vector(name) } else { self.params.device().zeros_like(&(len,)) }
+    }
+
     /// A parameter of another layer, by full path (tied weights).
     pub fn matrix_at(&self, full_name: &str) -> Tensor2<E, D> {
         self.params.matrix(full_name)

@@ -18,7 +18,7 @@
 use super::*;
 use crate::backend::forward::select_last;
 use crate::backend::kernels::AttnLayout;
-use crate::backend::{Act, Cx, Forward, Kernels, Tensor1, Tensor2, Value, ops};
+use crate::backend::{Act, Cx, Forward, Kernels, Tensor2, Value, ops};
 use crate::ir::{Flops, Shape};
 use dfdx::prelude::*;
 
@@ -168,13 +168,6 @@ impl Layer for Configured {
     }
 }
 
-impl Configured {
-    /// A bias parameter, or zeros when the layer has none (their gradient is dropped).
-    fn bias_or_zero<E: Dtype, D: Kernels<E>>(&self, cx: &Cx<E, D>, name: &str, len: usize) -> Tensor1<E, D> {
-        if self.bias { cx.vector(name) } else { cx.params.device().zeros_like(&(len,)) }
-    }
-}
-
 /// What the attention core reads: queries, keys and values (`None`: in the query tensor), layout.
 type CoreInputs<E, D, T> = (Tensor2<E, D, T>, Option<Tensor2<E, D, T>>, AttnLayout);
 
@@ -196,20 +189,20 @@ impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
         let (q_src, kv_src, layout): CoreInputs<E, D, T> = if self.fused && !cx.last_only {
             // Every position: one [N, 3C] projection holds q, k and v (one GEMM, one copy).
             let w = cx.matrix("qkv.weight"); // [3C, C], rows q, k, v
-            let bias = self.bias_or_zero(cx, "qkv.bias", 3 * c);
+            let bias = cx.bias_or_zero("qkv.bias", 3 * c);
             let layout = AttnLayout { batch: b, heads, width: c, q_col: 0, k_col: c, v_col: 2 * c };
             // The input with its tape; `queries` keeps only the row bookkeeping here.
             (ops::dense(kv_input, &w, &bias, identity, 0.0, cx.mode), None, layout)
         } else if self.fused {
             let w = cx.matrix("qkv.weight");
-            let bias = self.bias_or_zero(cx, "qkv.bias", 3 * c);
+            let bias = cx.bias_or_zero("qkv.bias", 3 * c);
             let layout = AttnLayout { batch: b, heads, width: c, q_col: 0, k_col: 0, v_col: c };
             let q = ops::dense_rows(queries.x, &w, &bias, 0..c, identity, 0.0, cx.mode); // [Nq, C]
             let kv = ops::dense_rows(kv_input, &w, &bias, c..3 * c, identity, 0.0, cx.mode); // [N, 2C]
             (q, Some(kv), layout)
         } else {
             let project = |x: Tensor2<E, D, T>, name: &str| {
-                let bias = self.bias_or_zero(cx, &format!("{name}.bias"), c);
+                let bias = cx.bias_or_zero(&format!("{name}.bias"), c);
                 ops::dense(x, &cx.matrix(&format!("{name}.weight")), &bias, identity, 0.0, cx.mode)
             };
             let q = project(queries.x, "q"); // [Nq, C]
@@ -220,7 +213,7 @@ impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
             (q, Some(kv), layout)
         };
         let y = ops::core(q_src, kv_src, layout, rope.as_ref(), drop, cx.mode); // [Nq, C]
-        let out_bias = self.bias_or_zero(cx, "out.bias", c);
+        let out_bias = cx.bias_or_zero("out.bias", c);
         let x = ops::dense(y, &cx.matrix("out.weight"), &out_bias, identity, 0.0, cx.mode); // [Nq, C]
         Value::Hidden(Act { x, ..queries })
     }

@@ -100,13 +100,10 @@ impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
     fn forward(&self, x: Value<E, D, T>, cx: &Cx<E, D>) -> Value<E, D, T> {
         let a = x.hidden(); // [N, C]
         let drop = cx.mode.drop(self.dropout);
-        let x = if self.bias {
-            let h = ops::dense(a.x, &cx.matrix("fc1.weight"), &cx.vector("fc1.bias"), self.function, drop, cx.mode); // [N, F]
-            ops::dense(h, &cx.matrix("fc2.weight"), &cx.vector("fc2.bias"), ops::Activation::Identity, 0.0, cx.mode)
-        } else {
-            let h = ops::activation(ops::matmul_t(a.x, cx.matrix("fc1.weight")), self.function); // [N, F]
-            ops::matmul_t(ops::dropout(h, drop, cx.mode), cx.matrix("fc2.weight"))
-        }; // [N, C]
+        let (fc1, fc2) =
+            (cx.bias_or_zero("fc1.bias", self.hidden as usize), cx.bias_or_zero("fc2.bias", self.width as usize));
+        let h = ops::dense(a.x, &cx.matrix("fc1.weight"), &fc1, self.function, drop, cx.mode); // [N, F]
+        let x = ops::dense(h, &cx.matrix("fc2.weight"), &fc2, ops::Activation::Identity, 0.0, cx.mode); // [N, C]
         Value::Hidden(Act { x, ..a })
     }
 }

@@ -101,11 +101,8 @@ impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
             Some(embedding) => cx.matrix_at(embedding), // [V, C], shared
             None => cx.matrix("weight"),                // [V, C]
         };
-        let x = if self.bias {
-            ops::dense(a.x, &w, &cx.vector("bias"), ops::Activation::Identity, 0.0, cx.mode)
-        } else {
-            ops::matmul_t(a.x, w)
-        }; // [N, V]
+        let bias = cx.bias_or_zero("bias", self.vocab as usize);
+        let x = ops::dense(a.x, &w, &bias, ops::Activation::Identity, 0.0, cx.mode); // [N, V]
         Value::Hidden(Act { x, ..a })
     }
 }

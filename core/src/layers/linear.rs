@@ -66,11 +66,8 @@ impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
     fn forward(&self, x: Value<E, D, T>, cx: &Cx<E, D>) -> Value<E, D, T> {
         let a = x.hidden(); // [N, in]
         let w = cx.matrix("weight"); // [out, in]
-        let x = if self.bias {
-            ops::dense(a.x, &w, &cx.vector("bias"), ops::Activation::Identity, 0.0, cx.mode)
-        } else {
-            ops::matmul_t(a.x, w)
-        }; // [N, out]
+        let bias = cx.bias_or_zero("bias", self.out as usize);
+        let x = ops::dense(a.x, &w, &bias, ops::Activation::Identity, 0.0, cx.mode); // [N, out]
         Value::Hidden(Act { x, ..a })
     }
 }

@@ -143,12 +143,22 @@ fn activate_row<E: Real>(act: Activation, y: &mut [E], b: &[E], slope: Option<&m
             let half = E::from_f64(0.5).unwrap();
             let rsqrt2 = E::from_f64(std::f64::consts::FRAC_1_SQRT_2).unwrap();
             let rsqrt2pi = E::from_f64(0.398_942_280_401_432_7).unwrap(); // 1/sqrt(2 pi)
-            for (j, (y, &b)) in y.iter_mut().zip(b).enumerate() {
-                let x = *y + b;
-                let cdf = half * (E::one() + (x * rsqrt2).erf());
-                *y = x * cdf;
+            // In blocks, so that the erf loop has no call in it and vectorises; the slope's
+            // exp (a libm call) gets its own loop.
+            const BLOCK: usize = 64;
+            for (i, (yc, bc)) in y.chunks_mut(BLOCK).zip(b.chunks(BLOCK)).enumerate() {
+                let (mut x, mut cdf) = ([E::zero(); BLOCK], [E::zero(); BLOCK]);
+                let n = yc.len();
+                for j in 0..n {
+                    x[j] = yc[j] + bc[j];
+                    cdf[j] = half * (E::one() + (x[j] * rsqrt2).erf_fn());
+                    yc[j] = x[j] * cdf[j];
+                }
                 if let Some(s) = s.as_deref_mut() {
-                    s[j] = cdf + x * (-half * x * x).exp() * rsqrt2pi;
+                    let sc = &mut s[i * BLOCK..i * BLOCK + n];
+                    for j in 0..n {
+                        sc[j] = cdf[j] + x[j] * (-half * x[j] * x[j]).exp() * rsqrt2pi;
+                    }
                 }
             }
         }

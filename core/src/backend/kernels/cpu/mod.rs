@@ -33,17 +33,34 @@ use crate::backend::{Tensor1, Tensor2, Tensor4};
 
 /// Float element types the CPU kernels support (f32 for training, f64 for gradient checks).
 pub trait Real: Dtype + num_traits::Float + Send + Sync {
-    fn erf(self) -> Self;
+    fn erf_fn(self) -> Self;
 }
 
 impl Real for f32 {
-    fn erf(self) -> Self {
-        libm::erff(self)
+    /// A rational approximation on [-4, 4] (erf is +-1 in f32 beyond), within 4.2e-7 of the
+    /// exact value: branch-free, so the GELU loop vectorises where libm's `erff` (8 % of a
+    /// GPT step) did not.
+    fn erf_fn(self) -> Self {
+        const P: [f32; 7] = [
+            -2.726_142_3e-10,
+            2.770_681_4e-8,
+            -2.101_024e-6,
+            -5.692_506_4e-5,
+            -7.349_906_3e-4,
+            -2.954_600e-3,
+            -1.609_603_3e-2,
+        ];
+        const Q: [f32; 5] = [-1.456_607_2e-5, -2.133_740_6e-4, -1.682_827e-3, -7.373_329e-3, -1.426_474e-2];
+        let x = self.clamp(-4.0, 4.0);
+        let x2 = x * x;
+        let p = P.iter().fold(0.0, |acc, &c| acc * x2 + c);
+        let q = Q.iter().fold(0.0, |acc, &c| acc * x2 + c);
+        x * p / q
     }
 }
 
 impl Real for f64 {
-    fn erf(self) -> Self {
+    fn erf_fn(self) -> Self {
         libm::erf(self)
     }
 }
@@ -175,4 +192,18 @@ fn column_sums<E: Real>(n_rows: usize, width: usize, f: impl Fn(usize, &mut [E])
         }
     }
     total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Real;
+
+    #[test]
+    fn f32_erf_is_within_its_stated_error() {
+        let worst = (-600_000..=600_000)
+            .map(|i| i as f32 * 1e-5)
+            .map(|x| (x.erf_fn() as f64 - libm::erf(x as f64)).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 4.5e-7, "largest error {worst:e}");
+    }
 }
