@@ -70,19 +70,11 @@ pub fn training_step(checked: Arc<Checked>, config: &BenchConfig) -> BenchResult
     }
 }
 
-/// GFLOP/s of dfdx's CPU matrix product on an `n x n x n` f32 problem: the ceiling a training
-/// step's matrix work can reach on this machine.
+/// GFLOP/s of the fastest matrix product tinyarch has on this machine (the `gemm` kernels the
+/// fused layers call, on every rayon thread) for an `n x n x n` f32 problem: the ceiling a
+/// training step's matrix work can reach.
 pub fn gemm_rate(n: usize, repeats: usize) -> f64 {
-    let dev = Cpu::seed_from_u64(0);
-    let a: Tensor<(usize, usize), f32, Cpu> = dev.sample_uniform_like(&(n, n));
-    let b: Tensor<(usize, usize), f32, Cpu> = dev.sample_uniform_like(&(n, n));
-    let _ = a.clone().matmul(b.clone()); // warm up
-    let start = Instant::now();
-    for _ in 0..repeats {
-        let _ = a.clone().matmul(b.clone());
-    }
-    let seconds = start.elapsed().as_secs_f64() / repeats as f64;
-    2.0 * (n * n * n) as f64 / seconds / 1e9
+    crate::backend::kernels::cpu::gemm_rate(n, repeats)
 }
 
 /// Peak resident set size, MiB (`getrusage`).

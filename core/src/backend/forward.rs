@@ -32,18 +32,32 @@ pub struct Act<E: Dtype, D: Storage<E>, T> {
     pub first: usize,
 }
 
+impl<E: Dtype, D: Storage<E>, T> Act<E, D, T> {
+    /// The same rows with the activations transformed by `f`.
+    pub fn map(self, f: impl FnOnce(Tensor2<E, D, T>) -> Tensor2<E, D, T>) -> Self {
+        Act { x: f(self.x), ..self }
+    }
+}
+
 /// What flows along a graph edge.
 #[derive(Clone, Debug)]
 pub enum Value<E: Dtype, D: Storage<E> + Storage<usize>, T> {
     Tokens(Tokens<D>),
     Hidden(Act<E, D, T>),
+    /// A residual sum `body + skip` not yet computed: a layer that can fold the addition into
+    /// its own kernel (a norm after a post-LN residual) takes the parts; any other gets the sum.
+    Sum {
+        body: Act<E, D, T>,
+        skip: Act<E, D, T>,
+    },
 }
 
-impl<E: Dtype, D: Storage<E> + Storage<usize>, T> Value<E, D, T> {
+impl<E: Dtype, D: Device<E>, T: Tape<E, D>> Value<E, D, T> {
     /// The activations; the checker guarantees that a layer expecting them gets them.
     pub fn hidden(self) -> Act<E, D, T> {
         match self {
             Value::Hidden(a) => a,
+            Value::Sum { body, skip } => Act { x: body.x + skip.x, ..skip },
             Value::Tokens(_) => unreachable!("the checker only lets an embedding take token ids"),
         }
     }
@@ -51,7 +65,7 @@ impl<E: Dtype, D: Storage<E> + Storage<usize>, T> Value<E, D, T> {
     pub fn tokens(self) -> Tokens<D> {
         match self {
             Value::Tokens(t) => t,
-            Value::Hidden(_) => unreachable!("the checker only lets token ids reach an embedding"),
+            _ => unreachable!("the checker only lets token ids reach an embedding"),
         }
     }
 }

@@ -137,13 +137,19 @@ impl<E: Dtype, D: Kernels<E>> Model<E, D> {
                     On::select(layer).forward(x, &cx)
                 }
                 Op::Add => {
-                    let (body, skip) = (node.inputs[0], node.inputs[1]);
-                    let a = rows(take(&mut values, &mut uses, body), last_only).hidden();
-                    let b = rows(take(&mut values, &mut uses, skip), last_only).hidden();
-                    // An empty residual body reads one value twice: `x + x` on one id would
-                    // panic in backward, so double the copy that carries the tape.
-                    let x = if body == skip { b.x * E::from_f64(2.0).unwrap() } else { a.x + b.x };
-                    Value::Hidden(Act { x, ..b })
+                    let (body_node, skip_node) = (node.inputs[0], node.inputs[1]);
+                    let body = rows(take(&mut values, &mut uses, body_node), last_only).hidden();
+                    let skip = rows(take(&mut values, &mut uses, skip_node), last_only).hidden();
+                    if body_node == skip_node {
+                        // An empty residual body reads one value twice: `x + x` on one id would
+                        // panic in backward, so double the copy that carries the tape.
+                        Value::Hidden(Act { x: skip.x * E::from_f64(2.0).unwrap(), ..skip })
+                    } else if plan.uses[i] == 1 {
+                        // One reader: it may fold the addition into its own kernel.
+                        Value::Sum { body, skip }
+                    } else {
+                        Value::Hidden(Act { x: body.x + skip.x, ..skip })
+                    }
                 }
             };
             values[i] = Some(value);
@@ -202,11 +208,12 @@ fn take<E: Dtype, D: Device<E> + Storage<usize>, T: Tape<E, D>>(
     if uses[j] == 0 {
         return values[j].take().expect("a value is read after it is made");
     }
+    let retaped =
+        |a: &Act<E, D, T>| Act { x: a.x.retaped::<T>(), batch: a.batch, positions: a.positions, first: a.first };
     match values[j].as_ref().expect("a value is read after it is made") {
         Value::Tokens(t) => Value::Tokens(t.clone()),
-        Value::Hidden(a) => {
-            Value::Hidden(Act { x: a.x.retaped::<T>(), batch: a.batch, positions: a.positions, first: a.first })
-        }
+        Value::Hidden(a) => Value::Hidden(retaped(a)),
+        Value::Sum { body, skip } => Value::Sum { body: retaped(body), skip: retaped(skip) },
     }
 }
 
@@ -214,6 +221,9 @@ fn take<E: Dtype, D: Device<E> + Storage<usize>, T: Tape<E, D>>(
 fn rows<E: Dtype, D: Device<E> + Storage<usize>, T: Tape<E, D>>(v: Value<E, D, T>, last: bool) -> Value<E, D, T> {
     match v {
         Value::Hidden(a) if last && a.positions > 1 => Value::Hidden(select_last(a)),
+        Value::Sum { body, skip } if last && skip.positions > 1 => {
+            Value::Sum { body: select_last(body), skip: select_last(skip) }
+        }
         Value::Tokens(t) if last && t.positions > 1 => unreachable!("the plan trims token ids at the input"),
         other => other,
     }

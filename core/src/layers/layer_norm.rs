@@ -2,7 +2,7 @@
 //! Shape unchanged; scale `[d]` = 1 and shift `[d]` = 0; 7 norm FLOPs per element.
 
 use super::*;
-use crate::backend::{Act, Cx, Forward, Kernels, Value, ops};
+use crate::backend::{Cx, Forward, Kernels, Value, ops};
 use crate::ir::{Flops, Shape};
 use dfdx::prelude::*;
 
@@ -60,15 +60,20 @@ impl Layer for Configured {
 
 impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for Configured {
     fn forward(&self, x: Value<E, D, T>, cx: &Cx<E, D>) -> Value<E, D, T> {
-        let a = x.hidden(); // [N, C]
         let gain = cx.vector("weight");
         // Without a learned shift, a zero one: its gradient is computed and dropped.
-        let shift = if self.bias { cx.vector("bias") } else { a.x.device().zeros_like(&(self.width as usize,)) };
-        let x = if cx.mode.fused_ops() {
-            D::layer_norm(a.x, &gain, &shift, self.eps)
-        } else {
-            ops::layer_norm(a.x, &gain, &shift, self.eps)
-        }; // [N, C]
-        Value::Hidden(Act { x, ..a })
+        let shift = cx.bias_or_zero("bias", self.width as usize);
+        let fused = cx.mode.fused_ops();
+        Value::Hidden(match x {
+            // A post-LN residual: the sum is formed inside the norm's kernel, never stored.
+            Value::Sum { body, skip } if fused => skip.map(|x| D::add_layer_norm(x, body.x, &gain, &shift, self.eps)),
+            x => x.hidden().map(|x| {
+                if fused {
+                    D::layer_norm(x, &gain, &shift, self.eps)
+                } else {
+                    ops::layer_norm(x, &gain, &shift, self.eps)
+                }
+            }),
+        }) // [N, C]
     }
 }

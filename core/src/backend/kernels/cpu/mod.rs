@@ -194,6 +194,20 @@ fn column_sums<E: Real>(n_rows: usize, width: usize, f: impl Fn(usize, &mut [E])
     total
 }
 
+/// GFLOP/s of [`gemm::par_matmul`] on an `n x n x n` f32 product, best of `repeats`.
+pub fn gemm_rate(n: usize, repeats: usize) -> f64 {
+    let a: Vec<f32> = (0..n * n).map(|i| (i % 7) as f32 * 0.1).collect();
+    let mut c = vec![0.0f32; n * n];
+    let full = gemm::View::rows(0, n);
+    let mut best = f64::INFINITY;
+    for _ in 0..repeats.max(1) + 1 {
+        let start = std::time::Instant::now();
+        gemm::par_matmul((n, n, n), &a, full, &a, full, &mut c, full, false);
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    2.0 * (n * n * n) as f64 / best / 1e9
+}
+
 #[cfg(test)]
 mod tests {
     use super::Real;
