@@ -33,7 +33,7 @@ pub type Tensor4<E, D, T = NoneTape> = Tensor<(usize, usize, usize, usize), E, D
 
 /// Keeps the large per-step buffers in the process: glibc would otherwise unmap or trim them on
 /// free and every step would page-fault them in again (measured: 13-20 % of a CPU step).
-/// 32 MiB is the largest mmap threshold glibc accepts. Call once before training.
+/// 32 MiB is the largest mmap threshold glibc accepts. Called by every CPU build (idempotent).
 pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator tuning parameters.

@@ -270,7 +270,10 @@ pub enum BuildError {
 /// Builds a checked model on a device, with an optimizer: what `tinyarch run` trains.
 pub fn build(checked: Arc<Checked>, config: &BuildConfig) -> Result<Box<dyn Trainable>, BuildError> {
     match config.device {
-        DeviceKind::Cpu => Ok(Box::new(Trainer::new(checked, Cpu::seed_from_u64(config.seed), config, "cpu".into()))),
+        DeviceKind::Cpu => {
+            crate::backend::tune_allocator();
+            Ok(Box::new(Trainer::new(checked, Cpu::seed_from_u64(config.seed), config, "cpu".into())))
+        }
         #[cfg(feature = "cuda")]
         DeviceKind::Cuda(_) if config.optimizer.clip.is_some() => Err(BuildError::ClipOnCuda),
         #[cfg(feature = "cuda")]
