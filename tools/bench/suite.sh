@@ -14,7 +14,7 @@ bench() {
 # The study's 3-layer post-LN transformer, T=128, batch 64: identical work, then the study's objective.
 bench models/study/transformer.model --vocab 65 --objective all
 bench models/study/transformer.model --vocab 65 --objective last
-# The GPT (pre-LN, tied head) at 3 layers, T=128, batch 64.
-bench models/gpt.model --vocab 65 --set layers=3 --objective all
+# The GPT in models/ as it is (4 pre-LN blocks, GELU, tied head), T=128, batch 64.
+bench models/gpt.model --vocab 65 --objective all
 # Word level: PTB's vocabulary, T=64, batch 32, where the output head dominates.
 bench models/study/transformer.model --vocab 9999 --set context=64 --batch 32 --objective last

@@ -304,11 +304,8 @@ fn store_unrotated<E: Real>(
 pub(super) fn softmax_row<E: Real>(row: &mut [E], visible: usize, scale: E) {
     let (seen, masked) = row.split_at_mut(visible);
     let m = seen.iter().fold(E::neg_infinity(), |m, &s| m.max(s)) * scale;
-    let mut sum = E::zero();
-    for s in seen.iter_mut() {
-        *s = (*s * scale - m).exp();
-        sum += *s;
-    }
+    seen.iter_mut().for_each(|s| *s = (*s * scale - m).exp_fn());
+    let sum = seen.iter().fold(E::zero(), |a, &s| a + s);
     let inv = sum.recip();
     seen.iter_mut().for_each(|p| *p *= inv);
     masked.iter_mut().for_each(|p| *p = E::zero());
