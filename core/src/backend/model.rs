@@ -148,7 +148,7 @@ impl<E: Dtype, D: Kernels<E>> Model<E, D> {
                         // One reader: it may fold the addition into its own kernel.
                         Value::Sum { body, skip }
                     } else {
-                        Value::Hidden(Act { x: body.x + skip.x, ..skip })
+                        Value::Hidden(Value::Sum { body, skip }.hidden())
                     }
                 }
             };
