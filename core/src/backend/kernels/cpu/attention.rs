@@ -17,6 +17,7 @@ use rayon::prelude::*;
 
 use super::gemm::{View, matmul};
 use super::rng::DropMask;
+use super::simd::{max, sum_by, sum_by2, vectorized};
 use super::{Real, to_host, with_grad_out};
 use crate::backend::Tensor2;
 use crate::backend::kernels::AttnLayout;
@@ -58,28 +59,51 @@ pub fn attention_core<E: Real, T: Tape<E, Cpu>>(
     let mut probs = vec![E::zero(); b * h * tq * tk];
     let mut y = vec![E::zero(); nq * c];
     y.par_chunks_mut(tq * c).zip(probs.par_chunks_mut(h * tq * tk)).enumerate().for_each(|(bi, (yb, pb))| {
-        let mut qh = vec![E::zero(); tq * dh];
-        let mut kh = vec![E::zero(); tk * dh];
-        let mut pd = vec![E::zero(); if mask.is_some() { tq * tk } else { 0 }];
-        for hi in 0..h {
-            geo.load_q(&qs, bi, hi, tables, &mut qh);
-            geo.load_k(kvs, bi, hi, tables, &mut kh);
-            let p = &mut pb[hi * tq * tk..(hi + 1) * tq * tk];
-            // S = Q K^T  [Tq, Tk]
-            matmul((tq, dh, tk), &qh, View::rows(0, dh), &kh, View::rows(0, dh).t(), p, View::rows(0, tk), false);
-            for (i, row) in p.chunks_mut(tk).enumerate() {
-                softmax_row(row, i + tk - tq + 1, scale);
-            }
-            let pv: &[E] = match mask {
-                Some(m) => {
-                    geo.drop_and_mark(m, bi, hi, p, &mut pd);
-                    &pd
+        vectorized(
+            #[inline(always)]
+            || {
+                let mut qh = vec![E::zero(); tq * dh];
+                let mut kh = vec![E::zero(); tk * dh];
+                let mut pd = vec![E::zero(); if mask.is_some() { tq * tk } else { 0 }];
+                for hi in 0..h {
+                    geo.load_q(&qs, bi, hi, tables, &mut qh);
+                    geo.load_k(kvs, bi, hi, tables, &mut kh);
+                    let p = &mut pb[hi * tq * tk..(hi + 1) * tq * tk];
+                    // S = Q K^T  [Tq, Tk]
+                    matmul(
+                        (tq, dh, tk),
+                        &qh,
+                        View::rows(0, dh),
+                        &kh,
+                        View::rows(0, dh).t(),
+                        p,
+                        View::rows(0, tk),
+                        false,
+                    );
+                    for (i, row) in p.chunks_mut(tk).enumerate() {
+                        softmax_row(row, i + tk - tq + 1, scale);
+                    }
+                    let pv: &[E] = match mask {
+                        Some(m) => {
+                            geo.drop_and_mark(m, bi, hi, p, &mut pd);
+                            &pd
+                        }
+                        None => p,
+                    };
+                    // Y_h = P V  [Tq, Dh], written into this head's columns.
+                    matmul(
+                        (tq, tk, dh),
+                        pv,
+                        View::rows(0, tk),
+                        kvs,
+                        geo.v_view(bi, hi),
+                        yb,
+                        View::rows(hi * dh, c),
+                        false,
+                    );
                 }
-                None => p,
-            };
-            // Y_h = P V  [Tq, Dh], written into this head's columns.
-            matmul((tq, tk, dh), pv, View::rows(0, tk), kvs, geo.v_view(bi, hi), yb, View::rows(hi * dh, c), false);
-        }
+            },
+        )
     });
 
     let out = dev.tensor_from_vec(y, (nq, c));
@@ -94,92 +118,92 @@ pub fn attention_core<E: Real, T: Tape<E, Cpu>>(
             let mut dv = vec![E::zero(); nk * c];
             let chunks = dq.par_chunks_mut(tq * c).zip(dk.par_chunks_mut(tk * c)).zip(dv.par_chunks_mut(tk * c));
             chunks.enumerate().for_each(|(bi, ((dqb, dkb), dvb))| {
-                let mut qh = vec![E::zero(); tq * dh];
-                let mut kh = vec![E::zero(); tk * dh];
-                let mut pd = vec![E::zero(); if mask.is_some() { tq * tk } else { 0 }];
-                let mut p_abs = vec![E::zero(); if mask.is_some() { tq * tk } else { 0 }];
-                let mut dp = vec![E::zero(); tq * tk];
-                let mut dqr = vec![E::zero(); tq * dh];
-                let mut dkr = vec![E::zero(); tk * dh];
-                let gy_view = |hi: usize| View::rows(bi * tq * c + hi * dh, c);
-                for hi in 0..h {
-                    geo.load_q(&qs, bi, hi, tables, &mut qh);
-                    geo.load_k(kvs, bi, hi, tables, &mut kh);
-                    let base = geo.prob_base(bi, hi);
-                    let saved = &probs[base..base + tq * tk];
-                    // With dropout the saved values are sign-marked: |x| = P, x > 0 = kept.
-                    let (p, pv): (&[E], &[E]) = match mask {
-                        Some(m) => {
-                            let s = E::from_f64(m.scale).unwrap();
-                            for ((a, d), &x) in p_abs.iter_mut().zip(pd.iter_mut()).zip(saved) {
-                                *a = x.abs();
-                                *d = if x > E::zero() { x * s } else { E::zero() };
+                vectorized(
+                    #[inline(always)]
+                    || {
+                        let mut qh = vec![E::zero(); tq * dh];
+                        let mut kh = vec![E::zero(); tk * dh];
+                        let mut pd = vec![E::zero(); if mask.is_some() { tq * tk } else { 0 }];
+                        let mut p_abs = vec![E::zero(); if mask.is_some() { tq * tk } else { 0 }];
+                        let mut dp = vec![E::zero(); tq * tk];
+                        let mut dqr = vec![E::zero(); tq * dh];
+                        let mut dkr = vec![E::zero(); tk * dh];
+                        let gy_view = |hi: usize| View::rows(bi * tq * c + hi * dh, c);
+                        for hi in 0..h {
+                            geo.load_q(&qs, bi, hi, tables, &mut qh);
+                            geo.load_k(kvs, bi, hi, tables, &mut kh);
+                            let base = geo.prob_base(bi, hi);
+                            let saved = &probs[base..base + tq * tk];
+                            // With dropout the saved values are sign-marked: |x| = P, x > 0 = kept.
+                            let (p, pv): (&[E], &[E]) = match mask {
+                                Some(m) => {
+                                    let s = E::from_f64(m.scale).unwrap();
+                                    for ((a, d), &x) in p_abs.iter_mut().zip(pd.iter_mut()).zip(saved) {
+                                        *a = x.abs();
+                                        *d = if x > E::zero() { x * s } else { E::zero() };
+                                    }
+                                    (&p_abs, &pd)
+                                }
+                                None => (saved, saved),
+                            };
+                            // dV = Pd^T dY  [Tk, Dh]
+                            matmul(
+                                (tk, tq, dh),
+                                pv,
+                                View::rows(0, tk).t(),
+                                gy,
+                                gy_view(hi),
+                                dvb,
+                                View::rows(hi * dh, c),
+                                false,
+                            );
+                            // dPd = dY V^T  [Tq, Tk]
+                            matmul(
+                                (tq, dh, tk),
+                                gy,
+                                gy_view(hi),
+                                kvs,
+                                geo.v_view(bi, hi).t(),
+                                &mut dp,
+                                View::rows(0, tk),
+                                false,
+                            );
+                            if let Some(m) = mask {
+                                let s = E::from_f64(m.scale).unwrap();
+                                dp.iter_mut()
+                                    .zip(saved)
+                                    .for_each(|(d, &x)| *d = if x > E::zero() { *d * s } else { E::zero() });
                             }
-                            (&p_abs, &pd)
+                            // dS = scale * P * (dP - rowsum(P dP)), in place; masked entries 0.
+                            for (i, (dr, pr)) in dp.chunks_mut(tk).zip(p.chunks(tk)).enumerate() {
+                                softmax_grad_row(dr, pr, i + tk - tq + 1, scale);
+                            }
+                            // dQ = dS K, dK = dS^T Q (both in rotated space), then RoPE's transpose.
+                            matmul(
+                                (tq, tk, dh),
+                                &dp,
+                                View::rows(0, tk),
+                                &kh,
+                                View::rows(0, dh),
+                                &mut dqr,
+                                View::rows(0, dh),
+                                false,
+                            );
+                            matmul(
+                                (tk, tq, dh),
+                                &dp,
+                                View::rows(0, tk).t(),
+                                &qh,
+                                View::rows(0, dh),
+                                &mut dkr,
+                                View::rows(0, dh),
+                                false,
+                            );
+                            store_unrotated(&dqr, tk - tq, dh, tables, dqb, hi * dh, c);
+                            store_unrotated(&dkr, 0, dh, tables, dkb, hi * dh, c);
                         }
-                        None => (saved, saved),
-                    };
-                    // dV = Pd^T dY  [Tk, Dh]
-                    matmul(
-                        (tk, tq, dh),
-                        pv,
-                        View::rows(0, tk).t(),
-                        gy,
-                        gy_view(hi),
-                        dvb,
-                        View::rows(hi * dh, c),
-                        false,
-                    );
-                    // dPd = dY V^T  [Tq, Tk]
-                    matmul(
-                        (tq, dh, tk),
-                        gy,
-                        gy_view(hi),
-                        kvs,
-                        geo.v_view(bi, hi).t(),
-                        &mut dp,
-                        View::rows(0, tk),
-                        false,
-                    );
-                    if let Some(m) = mask {
-                        let s = E::from_f64(m.scale).unwrap();
-                        dp.iter_mut()
-                            .zip(saved)
-                            .for_each(|(d, &x)| *d = if x > E::zero() { *d * s } else { E::zero() });
-                    }
-                    // dS = scale * P * (dP - rowsum(P dP)), in place; masked entries 0.
-                    for (i, (dr, pr)) in dp.chunks_mut(tk).zip(p.chunks(tk)).enumerate() {
-                        let n = i + tk - tq + 1;
-                        let dot = pr[..n].iter().zip(&dr[..n]).fold(E::zero(), |a, (&p, &d)| a + p * d);
-                        for j in 0..n {
-                            dr[j] = scale * pr[j] * (dr[j] - dot);
-                        }
-                        dr[n..].iter_mut().for_each(|d| *d = E::zero());
-                    }
-                    // dQ = dS K, dK = dS^T Q (both in rotated space), then RoPE's transpose.
-                    matmul(
-                        (tq, tk, dh),
-                        &dp,
-                        View::rows(0, tk),
-                        &kh,
-                        View::rows(0, dh),
-                        &mut dqr,
-                        View::rows(0, dh),
-                        false,
-                    );
-                    matmul(
-                        (tk, tq, dh),
-                        &dp,
-                        View::rows(0, tk).t(),
-                        &qh,
-                        View::rows(0, dh),
-                        &mut dkr,
-                        View::rows(0, dh),
-                        false,
-                    );
-                    store_unrotated(&dqr, tk - tq, dh, tables, dqb, hi * dh, c);
-                    store_unrotated(&dkr, 0, dh, tables, dkb, hi * dh, c);
-                }
+                    },
+                )
             });
             let gq = grads.get_or_alloc_mut(&q_src)?;
             gq.par_chunks_mut(wq).zip(dq.par_chunks(c)).for_each(|(g, d)| {
@@ -210,11 +234,13 @@ struct Geometry {
 
 impl Geometry {
     /// Q rows of sequence `bi`, head `hi`, rotated to positions `Tk - Tq ..`.
+    #[inline(always)]
     fn load_q<E: Real>(&self, qs: &[E], bi: usize, hi: usize, tables: Option<(&[E], &[E])>, dst: &mut [E]) {
         let start = bi * self.tq * self.wq + self.l.q_col + hi * self.dh;
         load_rotated(qs, start, self.wq, self.tk - self.tq, self.dh, tables, dst);
     }
 
+    #[inline(always)]
     fn load_k<E: Real>(&self, kvs: &[E], bi: usize, hi: usize, tables: Option<(&[E], &[E])>, dst: &mut [E]) {
         let start = bi * self.tk * self.wkv + self.l.k_col + hi * self.dh;
         load_rotated(kvs, start, self.wkv, 0, self.dh, tables, dst);
@@ -231,6 +257,7 @@ impl Geometry {
 
     /// `dst = p * mask * s` over each row's visible prefix (the rest is 0), and marks dropped
     /// entries of `p` by negating them, so that backward recovers the mask without rehashing.
+    #[inline(always)]
     fn drop_and_mark<E: Real>(&self, m: DropMask, bi: usize, hi: usize, p: &mut [E], dst: &mut [E]) {
         let base = self.prob_base(bi, hi);
         for (i, (pr, dr)) in p.chunks_mut(self.tk).zip(dst.chunks_mut(self.tk)).enumerate() {
@@ -248,6 +275,7 @@ impl Geometry {
 }
 
 /// `dst[i] = rope(src[start + i * stride ..][..dh], position pos0 + i)` for every row of `dst`.
+#[inline(always)]
 fn load_rotated<E: Real>(
     src: &[E],
     start: usize,
@@ -275,6 +303,7 @@ fn load_rotated<E: Real>(
 
 /// `dst[i, col..col+dh] = rope^T(src[i])` at positions `pos0 + i` (the gradient of
 /// [`load_rotated`]): `dx[j] = d[j] cos[j] + d[j+h] sin[j+h]`, `dx[j+h] = d[j+h] cos[j+h] - d[j] sin[j]`.
+#[inline(always)]
 fn store_unrotated<E: Real>(
     src: &[E],
     pos0: usize,
@@ -301,12 +330,23 @@ fn store_unrotated<E: Real>(
 }
 
 /// In place: `row[..visible] = softmax(scale * row[..visible])`, the rest 0.
+#[inline(always)]
 pub(super) fn softmax_row<E: Real>(row: &mut [E], visible: usize, scale: E) {
     let (seen, masked) = row.split_at_mut(visible);
-    let m = seen.iter().fold(E::neg_infinity(), |m, &s| m.max(s)) * scale;
+    let m = max(seen) * scale;
     seen.iter_mut().for_each(|s| *s = (*s * scale - m).exp_fn());
-    let sum = seen.iter().fold(E::zero(), |a, &s| a + s);
+    let sum = sum_by(seen, |s| s);
     let inv = sum.recip();
     seen.iter_mut().for_each(|p| *p *= inv);
     masked.iter_mut().for_each(|p| *p = E::zero());
+}
+
+/// In place: `row[..visible] = scale * p * (row - sum(p * row))` (the softmax's backward from
+/// the probabilities' gradient to the scores'), the rest 0.
+#[inline(always)]
+fn softmax_grad_row<E: Real>(row: &mut [E], p: &[E], visible: usize, scale: E) {
+    let (seen, masked) = row.split_at_mut(visible);
+    let dot = sum_by2(p, seen, |p, d| p * d);
+    seen.iter_mut().zip(p).for_each(|(d, &p)| *d = scale * p * (*d - dot));
+    masked.iter_mut().for_each(|d| *d = E::zero());
 }

@@ -7,6 +7,7 @@ use dfdx::prelude::*;
 use rayon::prelude::*;
 
 use super::rng::DropMask;
+use super::simd::{add_assign, vectorized};
 use super::{Real, column_sums, rows_per_task, to_host, with_grad_out};
 use crate::backend::ops::Activation;
 use crate::backend::{Tensor1, Tensor2};
@@ -36,7 +37,10 @@ pub fn bias_act<E: Real, T: Tape<E, Cpu> + Merge<R>, R: Tape<E, Cpu>>(
             let dx = grads.get_or_alloc_mut(&x)?;
             let chunk = f * rows_per_task(f);
             dx.par_chunks_mut(chunk).zip(dpre.par_chunks(chunk)).for_each(|(a, d)| {
-                a.iter_mut().zip(d).for_each(|(a, &d)| *a += d);
+                vectorized(
+                    #[inline(always)]
+                    || add_assign(a, d),
+                )
             });
             let db = grads.get_or_alloc_mut(&bias)?;
             add_column_sums(dpre, f, db);
@@ -73,19 +77,12 @@ impl<E: Real> Epilogue<E> {
             (0..y.len().div_ceil(f * rows)).map(|_| &mut [][..]).collect()
         };
         y.par_chunks_mut(f * rows).zip(slope_chunks.par_iter_mut()).enumerate().for_each(|(ci, (ys, ss))| {
-            for (r, yr) in ys.chunks_mut(f).enumerate() {
-                let sr = if keep_slope { Some(&mut ss[r * f..(r + 1) * f]) } else { None };
-                activate_row(act, yr, b, sr);
-                if let Some(m) = mask {
-                    // k = mask * s for this row, applied to the output and the slope.
-                    let mut k = vec![E::one(); f];
-                    m.apply((ci * rows + r) * f, &mut k);
-                    yr.iter_mut().zip(&k).for_each(|(y, &k)| *y *= k);
-                    if keep_slope {
-                        ss[r * f..(r + 1) * f].iter_mut().zip(&k).for_each(|(s, &k)| *s *= k);
-                    }
-                }
-            }
+            let mut k = vec![E::zero(); if mask.is_some() { f } else { 0 }];
+            let ss = if keep_slope { Some(&mut **ss) } else { None };
+            vectorized(
+                #[inline(always)]
+                || epilogue_rows(ys, ss, &mut k, b, act, mask, ci * rows * f),
+            )
         });
         drop(slope_chunks);
         Self { slope: keep_slope.then_some(slope), width: f }
@@ -96,15 +93,50 @@ impl<E: Real> Epilogue<E> {
         let mut d = self.slope?;
         let chunk = self.width * rows_per_task(self.width);
         d.par_chunks_mut(chunk).zip(dy.par_chunks(chunk)).for_each(|(d, g)| {
-            d.iter_mut().zip(g).for_each(|(d, &g)| *d *= g);
+            vectorized(
+                #[inline(always)]
+                || d.iter_mut().zip(g).for_each(|(d, &g)| *d *= g),
+            )
         });
         Some(d)
     }
 }
 
+/// `dropout(act(y + b))` in place over whole rows of `ys` (global element `first` onwards), and
+/// the slope if asked; `k` is one row of scratch (dropout only).
+#[inline(always)]
+fn epilogue_rows<E: Real>(
+    ys: &mut [E],
+    mut slope: Option<&mut [E]>,
+    k: &mut [E],
+    b: &[E],
+    act: Activation,
+    mask: Option<DropMask>,
+    first: usize,
+) {
+    let f = b.len();
+    for (r, yr) in ys.chunks_mut(f).enumerate() {
+        let sr = slope.as_deref_mut().map(|s| &mut s[r * f..(r + 1) * f]);
+        activate_row(act, yr, b, sr);
+        if let Some(m) = mask {
+            // k = mask * s for this row, applied to the output and the slope.
+            k.fill(E::one());
+            m.apply(first + r * f, k);
+            yr.iter_mut().zip(&*k).for_each(|(y, &k)| *y *= k);
+            if let Some(s) = slope.as_deref_mut() {
+                s[r * f..(r + 1) * f].iter_mut().zip(&*k).for_each(|(s, &k)| *s *= k);
+            }
+        }
+    }
+}
+
 /// In place `y = act(y + b)` over one row, and the slope `act'(y + b)` if asked. One loop per
-/// activation so that the simple ones vectorise.
+/// activation so that they vectorise (GELU's `erf` and `exp` are branch-free and inline).
+#[inline(always)]
 fn activate_row<E: Real>(act: Activation, y: &mut [E], b: &[E], slope: Option<&mut [E]>) {
+    let half = E::from_f64(0.5).unwrap();
+    let rsqrt2 = E::from_f64(std::f64::consts::FRAC_1_SQRT_2).unwrap();
+    let rsqrt2pi = E::from_f64(0.398_942_280_401_432_7).unwrap(); // 1/sqrt(2 pi)
     match (act, slope) {
         (Activation::Identity, s) => {
             y.iter_mut().zip(b).for_each(|(y, &b)| *y += b);
@@ -139,26 +171,18 @@ fn activate_row<E: Real>(act: Activation, y: &mut [E], b: &[E], slope: Option<&m
                 }
             }
         }
-        (Activation::Gelu, mut s) => {
-            let half = E::from_f64(0.5).unwrap();
-            let rsqrt2 = E::from_f64(std::f64::consts::FRAC_1_SQRT_2).unwrap();
-            let rsqrt2pi = E::from_f64(0.398_942_280_401_432_7).unwrap(); // 1/sqrt(2 pi)
-            // In blocks, so that the loops have no call in them and vectorise.
-            const BLOCK: usize = 64;
-            for (i, (yc, bc)) in y.chunks_mut(BLOCK).zip(b.chunks(BLOCK)).enumerate() {
-                let (mut x, mut cdf) = ([E::zero(); BLOCK], [E::zero(); BLOCK]);
-                let n = yc.len();
-                for j in 0..n {
-                    x[j] = yc[j] + bc[j];
-                    cdf[j] = half * (E::one() + (x[j] * rsqrt2).erf_fn());
-                    yc[j] = x[j] * cdf[j];
-                }
-                if let Some(s) = s.as_deref_mut() {
-                    let sc = &mut s[i * BLOCK..i * BLOCK + n];
-                    for j in 0..n {
-                        sc[j] = cdf[j] + x[j] * (-half * x[j] * x[j]).exp_fn() * rsqrt2pi;
-                    }
-                }
+        (Activation::Gelu, None) => {
+            for (y, &b) in y.iter_mut().zip(b) {
+                let x = *y + b;
+                *y = x * half * (E::one() + (x * rsqrt2).erf_fn());
+            }
+        }
+        (Activation::Gelu, Some(s)) => {
+            for ((y, s), &b) in y.iter_mut().zip(s).zip(b) {
+                let x = *y + b;
+                let cdf = half * (E::one() + (x * rsqrt2).erf_fn());
+                *y = x * cdf;
+                *s = cdf + x * (-half * x * x).exp_fn() * rsqrt2pi;
             }
         }
     }

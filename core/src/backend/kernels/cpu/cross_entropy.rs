@@ -4,6 +4,7 @@
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
+use super::simd::{max, sum_by, vectorized};
 use super::{Real, rows_per_task, to_host, with_grad_out};
 use crate::backend::{Tensor1, Tensor2};
 
@@ -22,10 +23,15 @@ pub fn cross_entropy<E: Real, T: Tape<E, Cpu>>(
     // Per-row log-sum-exp, kept for the backward pass.
     let mut lse = vec![E::zero(); m];
     lse.par_chunks_mut(rows).zip(x.par_chunks(v * rows)).for_each(|(ls, xs)| {
-        for (l, xr) in ls.iter_mut().zip(xs.chunks(v)) {
-            let mx = xr.iter().fold(E::neg_infinity(), |a, &b| a.max(b));
-            *l = mx + xr.iter().fold(E::zero(), |a, &b| a + (b - mx).exp()).ln();
-        }
+        vectorized(
+            #[inline(always)]
+            || {
+                for (l, xr) in ls.iter_mut().zip(xs.chunks(v)) {
+                    let mx = max(xr);
+                    *l = mx + sum_by(xr, |x| (x - mx).exp_fn()).ln();
+                }
+            },
+        )
     });
     // Summed in row order so the loss does not depend on the thread count.
     let total = (0..m).fold(E::zero(), |a, r| a + lse[r] - x[r * v + tgt[r]]);
@@ -38,16 +44,25 @@ pub fn cross_entropy<E: Real, T: Tape<E, Cpu>>(
             let scale = g[0] * inv_m;
             let dx = grads.get_or_alloc_mut(&logits)?;
             dx.par_chunks_mut(v * rows).zip(x.par_chunks(v * rows)).enumerate().for_each(|(ci, (ds, xs))| {
-                for (i, (dr, xr)) in ds.chunks_mut(v).zip(xs.chunks(v)).enumerate() {
-                    let r = ci * rows + i;
-                    for j in 0..v {
-                        dr[j] += scale * (xr[j] - lse[r]).exp();
-                    }
-                    dr[tgt[r]] -= scale;
-                }
+                vectorized(
+                    #[inline(always)]
+                    || {
+                        for (i, (dr, xr)) in ds.chunks_mut(v).zip(xs.chunks(v)).enumerate() {
+                            let r = ci * rows + i;
+                            add_scaled_softmax(dr, xr, lse[r], scale);
+                            dr[tgt[r]] -= scale;
+                        }
+                    },
+                )
             });
             Ok(())
         })
     });
     out.put_tape(tape)
+}
+
+/// `d += scale * softmax(x)`, the softmax given by its log-sum-exp.
+#[inline(always)]
+fn add_scaled_softmax<E: Real>(d: &mut [E], x: &[E], lse: E, scale: E) {
+    d.iter_mut().zip(x).for_each(|(d, &x)| *d += scale * (x - lse).exp_fn());
 }

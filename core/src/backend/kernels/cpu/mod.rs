@@ -22,6 +22,7 @@ mod gemm;
 mod layer_norm;
 mod linear;
 mod rng;
+mod simd;
 mod softmax;
 
 use dfdx::prelude::*;
@@ -42,6 +43,7 @@ impl Real for f32 {
     /// A rational approximation on [-4, 4] (erf is +-1 in f32 beyond), within 4.2e-7 of the
     /// exact value: branch-free, so the GELU loop vectorises where libm's `erff` (8 % of a
     /// GPT step) did not.
+    #[inline(always)]
     fn erf_fn(self) -> Self {
         const P: [f32; 7] = [
             -2.726_142_3e-10,
@@ -64,6 +66,7 @@ impl Real for f32 {
     /// `2^k * e^r` with `k = round(x / ln 2)`, `|r| <= ln 2 / 2`, and a degree-6 Taylor
     /// polynomial for `e^r` (relative error about 2e-7). Arguments below -87 give about 1e-38
     /// rather than a subnormal or 0.
+    #[inline(always)]
     fn exp_fn(self) -> Self {
         const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
         let x = self.clamp(-87.0, 88.0);
@@ -198,9 +201,14 @@ fn column_sums<E: Real>(n_rows: usize, width: usize, f: impl Fn(usize, &mut [E])
         .into_par_iter()
         .map(|blk| {
             let mut acc = vec![E::zero(); width];
-            for r in blk * BLOCK..((blk + 1) * BLOCK).min(n_rows) {
-                f(r, &mut acc);
-            }
+            simd::vectorized(
+                #[inline(always)]
+                || {
+                    for r in blk * BLOCK..((blk + 1) * BLOCK).min(n_rows) {
+                        f(r, &mut acc);
+                    }
+                },
+            );
             acc
         })
         .collect();

@@ -4,6 +4,8 @@
 //! recomputes the mask instead of storing it, and the result does not depend on the thread
 //! count. (The masks differ from dfdx's `dropout`, which draws from a sequential ChaCha stream.)
 
+use super::simd::vectorized;
+
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DropMask {
     seed: u64,
@@ -20,47 +22,81 @@ impl DropMask {
         (p > 0.0).then(|| Self { seed, threshold: (p * 65536.0).round() as u64, scale: 1.0 / (1.0 - p) })
     }
 
-    #[inline]
+    #[inline(always)]
     fn word(&self, block: usize) -> u64 {
         splitmix64(self.seed ^ (block as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
     }
 
-    #[inline]
-    pub fn keep(&self, i: usize) -> bool {
+    /// Whether element `i` is kept: the definition [`Self::apply`] must agree with.
+    #[cfg(test)]
+    fn keep(&self, i: usize) -> bool {
         ((self.word(i / 4) >> (16 * (i % 4))) & 0xFFFF) >= self.threshold
     }
 
-    /// Multiplies `xs` (global elements `first ..`) by `mask * scale` in place: one hash per 4
-    /// elements, branch-free selects in between.
+    /// Multiplies `xs` (global elements `first ..`) by `mask * scale` in place. Works in blocks
+    /// of 64 elements: one loop hashes the block's 17 words (vectorised), one splits them into
+    /// 16-bit fields, one selects; the result equals [`Self::keep`] element by element.
     pub fn apply<E: num_traits::Float>(&self, first: usize, xs: &mut [E]) {
+        let mask = *self;
+        // By value: the closure then holds the seed and threshold in registers.
+        vectorized(
+            #[inline(always)]
+            move || mask.apply_blocks(first, xs),
+        )
+    }
+
+    #[inline(always)]
+    fn apply_blocks<E: num_traits::Float>(self, first: usize, xs: &mut [E]) {
+        const BLOCK: usize = 64;
+        const WORDS: usize = BLOCK / 4 + 1; // a block that starts mid-word spans one more
         let s = E::from(self.scale).unwrap();
-        let pick = |keep: bool| if keep { s } else { E::zero() };
-        let head = ((4 - first % 4) % 4).min(xs.len());
-        let (head_xs, rest) = xs.split_at_mut(head);
-        for (i, x) in head_xs.iter_mut().enumerate() {
-            *x = *x * pick(self.keep(first + i));
-        }
-        let first_block = (first + head) / 4;
-        let n_quads = rest.len() / 4;
-        let mut quads = rest.chunks_exact_mut(4);
-        for (c, q) in quads.by_ref().enumerate() {
-            let h = self.word(first_block + c);
-            for (l, x) in q.iter_mut().enumerate() {
-                *x = *x * pick(((h >> (16 * l)) & 0xFFFF) >= self.threshold);
+        let threshold = self.threshold as u32;
+        let offset = first % 4;
+        for (bi, block) in xs.chunks_mut(BLOCK).enumerate() {
+            let first_word = first / 4 + bi * (BLOCK / 4);
+            let mut words = [0u64; WORDS];
+            for (c, w) in words.iter_mut().enumerate() {
+                *w = self.word(first_word + c);
             }
-        }
-        let tail = quads.into_remainder();
-        let tail_first = first + head + 4 * n_quads;
-        for (i, x) in tail.iter_mut().enumerate() {
-            *x = *x * pick(self.keep(tail_first + i));
+            let mut fields = [0u16; 4 * WORDS];
+            for (f, w) in fields.chunks_exact_mut(4).zip(&words) {
+                for (l, f) in f.iter_mut().enumerate() {
+                    *f = (w >> (16 * l)) as u16;
+                }
+            }
+            for (x, &f) in block.iter_mut().zip(&fields[offset..]) {
+                *x = *x * if u32::from(f) >= threshold { s } else { E::zero() };
+            }
         }
     }
 }
 
-#[inline]
+#[inline(always)]
 fn splitmix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DropMask;
+
+    #[test]
+    fn apply_keeps_exactly_the_elements_keep_names() {
+        let mask = DropMask::new(0.3, 42).unwrap();
+        for first in [0, 1, 2, 3, 61, 64, 1001] {
+            for len in [0, 1, 5, 63, 64, 65, 200] {
+                let mut xs = vec![1.0f64; len];
+                mask.apply(first, &mut xs);
+                for (i, &x) in xs.iter().enumerate() {
+                    let want = if mask.keep(first + i) { mask.scale } else { 0.0 };
+                    assert_eq!(x, want, "element {} of a call at {first}", first + i);
+                }
+            }
+        }
+        let kept = (0..100_000).filter(|&i| mask.keep(i)).count() as f64 / 100_000.0;
+        assert!((kept - 0.7).abs() < 0.01, "kept {kept}");
+    }
 }

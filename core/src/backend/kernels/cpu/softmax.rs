@@ -9,6 +9,7 @@ use dfdx::prelude::*;
 use rayon::prelude::*;
 
 use super::rng::DropMask;
+use super::simd::{sum_by2, vectorized};
 use super::{Real, rows_per_task, to_host, with_grad_out};
 use crate::backend::Tensor4;
 
@@ -30,9 +31,14 @@ pub fn softmax_causal<E: Real, T: Tape<E, Cpu>>(
     let chunk = tk * rows_per_task(tk);
     probs.par_chunks_mut(chunk).enumerate().for_each(|(ci, block)| {
         let first_row = ci * chunk / tk;
-        for (i, row) in block.chunks_mut(tk).enumerate() {
-            super::attention::softmax_row(row, visible(first_row + i) + 1, scale_e);
-        }
+        vectorized(
+            #[inline(always)]
+            || {
+                for (i, row) in block.chunks_mut(tk).enumerate() {
+                    super::attention::softmax_row(row, visible(first_row + i) + 1, scale_e);
+                }
+            },
+        )
     });
 
     let saved = if T::OWNS_TAPE { probs.clone() } else { Vec::new() };
@@ -49,18 +55,23 @@ pub fn softmax_causal<E: Real, T: Tape<E, Cpu>>(
                     let first_row = ci * chunk / tk;
                     let mut dp = vec![E::zero(); tk];
                     let rows = gi.chunks_mut(tk).zip(p.chunks(tk)).zip(go.chunks(tk));
-                    for (i, ((gi, p), go)) in rows.enumerate() {
-                        let n = visible(first_row + i) + 1;
-                        let row_start = ci * chunk + i * tk;
-                        dp[..n].copy_from_slice(&go[..n]);
-                        if let Some(m) = mask {
-                            m.apply(row_start, &mut dp[..n]);
-                        }
-                        let dot = p[..n].iter().zip(&dp[..n]).fold(E::zero(), |a, (&p, &g)| a + p * g);
-                        for j in 0..n {
-                            gi[j] += scale_e * p[j] * (dp[j] - dot);
-                        }
-                    }
+                    vectorized(
+                        #[inline(always)]
+                        || {
+                            for (i, ((gi, p), go)) in rows.enumerate() {
+                                let n = visible(first_row + i) + 1;
+                                let row_start = ci * chunk + i * tk;
+                                dp[..n].copy_from_slice(&go[..n]);
+                                if let Some(m) = mask {
+                                    m.apply(row_start, &mut dp[..n]);
+                                }
+                                let dot = sum_by2(&p[..n], &dp[..n], |p, g| p * g);
+                                for j in 0..n {
+                                    gi[j] += scale_e * p[j] * (dp[j] - dot);
+                                }
+                            }
+                        },
+                    )
                 },
             );
             Ok(())
