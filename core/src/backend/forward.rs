@@ -52,12 +52,12 @@ pub enum Value<E: Dtype, D: Storage<E> + Storage<usize>, T> {
     },
 }
 
-impl<E: Dtype, D: Device<E>, T: Tape<E, D>> Value<E, D, T> {
+impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Value<E, D, T> {
     /// The activations; the checker guarantees that a layer expecting them gets them.
     pub fn hidden(self) -> Act<E, D, T> {
         match self {
             Value::Hidden(a) => a,
-            Value::Sum { body, skip } => Act { x: body.x + skip.x, ..skip },
+            Value::Sum { body, skip } => Act { x: D::add(body.x, skip.x), ..skip },
             Value::Tokens(_) => unreachable!("the checker only lets an embedding take token ids"),
         }
     }

@@ -70,6 +70,11 @@ pub trait Kernels<E: Dtype>: Device<E> {
         ops::layer_norm(x, gamma, beta, eps)
     }
 
+    /// `x + r` for activations of one shape (a residual sum).
+    fn add<T: Tape<E, Self>>(x: Tensor2<E, Self, T>, r: Tensor2<E, Self, T>) -> Tensor2<E, Self, T> {
+        x + r
+    }
+
     /// `nn.LayerNorm` of a residual sum, `layer_norm(x + r)` (post-LN blocks).
     fn add_layer_norm<T: Tape<E, Self>>(
         x: Tensor2<E, Self, T>, // [N, C]

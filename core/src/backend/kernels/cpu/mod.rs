@@ -14,6 +14,7 @@
 //! gradients) sum fixed-size blocks in a fixed order, so results are bit-identical whatever the
 //! thread count.
 
+mod add;
 mod attention;
 mod bias_act;
 mod cross_entropy;
@@ -117,6 +118,10 @@ where
         eps: f64,
     ) -> Tensor2<E, Self, T> {
         layer_norm::layer_norm(x, gamma, beta, eps)
+    }
+
+    fn add<T: Tape<E, Self>>(x: Tensor2<E, Self, T>, r: Tensor2<E, Self, T>) -> Tensor2<E, Self, T> {
+        add::add(x, r)
     }
 
     fn add_layer_norm<T: Tape<E, Self>>(
