@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use super::gemm::{View, matmul};
 use super::rng::DropMask;
 use super::simd::{max, sum_by, sum_by2, vectorized};
-use super::{Real, to_host, with_grad_out};
+use super::{Real, to_host, with_grad_out, zeros};
 use crate::backend::Tensor2;
 use crate::backend::kernels::AttnLayout;
 use crate::backend::ops::Rope;
@@ -56,8 +56,8 @@ pub fn attention_core<E: Real, T: Tape<E, Cpu>>(
     });
     let tables = rope_tables.as_ref().map(|(c, s)| (c.as_slice(), s.as_slice()));
 
-    let mut probs = vec![E::zero(); b * h * tq * tk];
-    let mut y = vec![E::zero(); nq * c];
+    let mut probs = zeros(b * h * tq * tk);
+    let mut y = zeros(nq * c);
     y.par_chunks_mut(tq * c).zip(probs.par_chunks_mut(h * tq * tk)).enumerate().for_each(|(bi, (yb, pb))| {
         vectorized(
             #[inline(always)]
@@ -113,9 +113,9 @@ pub fn attention_core<E: Real, T: Tape<E, Cpu>>(
         let kvs: &[E] = kvs_own.as_deref().unwrap_or(&qs);
         with_grad_out(grads, &out_ref, |gy, grads| {
             // Per-sequence gradients in [rows, C] layout, added into the inputs' columns after.
-            let mut dq = vec![E::zero(); nq * c];
-            let mut dk = vec![E::zero(); nk * c];
-            let mut dv = vec![E::zero(); nk * c];
+            let mut dq = zeros(nq * c);
+            let mut dk = zeros(nk * c);
+            let mut dv = zeros(nk * c);
             let chunks = dq.par_chunks_mut(tq * c).zip(dk.par_chunks_mut(tk * c)).zip(dv.par_chunks_mut(tk * c));
             chunks.enumerate().for_each(|(bi, ((dqb, dkb), dvb))| {
                 vectorized(

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::rng::DropMask;
 use super::simd::{add_assign, vectorized};
-use super::{Real, column_sums, rows_per_task, to_host, with_grad_out};
+use super::{Real, column_sums, rows_per_task, to_host, with_grad_out, zeros};
 use crate::backend::ops::Activation;
 use crate::backend::{Tensor1, Tensor2};
 
@@ -70,7 +70,7 @@ impl<E: Real> Epilogue<E> {
     pub fn forward(y: &mut [E], f: usize, b: &[E], act: Activation, mask: Option<DropMask>, keep: bool) -> Self {
         let rows = rows_per_task(f);
         let keep_slope = keep && (act != Activation::Identity || mask.is_some());
-        let mut slope = vec![E::zero(); if keep_slope { y.len() } else { 0 }];
+        let mut slope = zeros(if keep_slope { y.len() } else { 0 });
         let mut slope_chunks: Vec<&mut [E]> = if keep_slope {
             slope.chunks_mut(f * rows).collect()
         } else {

@@ -10,7 +10,7 @@ use dfdx::prelude::*;
 use rayon::prelude::*;
 
 use super::simd::{add_assign, sum_by, sum_by2, vectorized};
-use super::{Real, column_sums, rows_per_task, to_host, with_grad_out};
+use super::{Real, column_sums, rows_per_task, to_host, with_grad_out, zeros};
 use crate::backend::{Tensor1, Tensor2};
 
 /// `layer_norm(x)`.
@@ -58,7 +58,7 @@ fn norm<E: Real, T: Tape<E, Cpu>>(
     let mut xhat = to_host(&x);
     let rs = r.as_ref().map(to_host);
     let mut rstd = vec![E::zero(); n];
-    let mut y = vec![E::zero(); n * c];
+    let mut y = zeros(n * c);
     let chunks = xhat.par_chunks_mut(c * rows).zip(y.par_chunks_mut(c * rows)).zip(rstd.par_chunks_mut(rows));
     chunks.enumerate().for_each(|(ci, ((xs, ys), rstds))| {
         let (rs, g, b) = (rs.as_ref().map(|rs| &rs[ci * c * rows..]), &g[..], &b[..]);
@@ -89,7 +89,7 @@ fn norm<E: Real, T: Tape<E, Cpu>>(
                 None => add_input_grad(grads.get_or_alloc_mut(&x)?),
                 Some(r) => {
                     // x and r get the same gradient.
-                    let mut dx = vec![E::zero(); n * c];
+                    let mut dx = zeros(n * c);
                     add_input_grad(&mut dx);
                     for input in [&x, r] {
                         let gi = grads.get_or_alloc_mut(input)?;

@@ -13,7 +13,7 @@ use dfdx::prelude::*;
 use super::bias_act::{Epilogue, add_column_sums};
 use super::gemm::{View, par_matmul};
 use super::rng::DropMask;
-use super::{Real, to_host, with_grad_out};
+use super::{Real, to_host, with_grad_out, zeros};
 use crate::backend::ops::Activation;
 use crate::backend::{Tensor1, Tensor2};
 
@@ -38,7 +38,7 @@ pub fn linear<E: Real, T: Tape<E, Cpu>>(
     // w[rows]^T as a [K, F] view of the [Out, K] buffer.
     let wt = View { offset: r0 * k, rs: 1, cs: k };
 
-    let mut y = vec![E::zero(); n * f];
+    let mut y = zeros(n * f);
     par_matmul((n, k, f), &xs, View::rows(0, k), &ws, wt, &mut y, View::rows(0, f), false);
     let epi = Epilogue::forward(&mut y, f, &bs[rows.clone()], act, mask, T::OWNS_TAPE);
 

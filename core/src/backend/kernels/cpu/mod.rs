@@ -173,9 +173,20 @@ fn scale_slice<E: Real>(values: &mut <Cpu as Storage<E>>::Vec, s: E) {
 }
 
 /// Copies a tensor's physical data out (callers make it contiguous first).
-fn to_host<S: Shape, E: Unit, T>(t: &Tensor<S, E, Cpu, T>) -> Vec<E> {
-    let mut v = vec![E::default(); t.shape().num_elements()];
+fn to_host<S: Shape, E: Real, T>(t: &Tensor<S, E, Cpu, T>) -> Vec<E> {
+    let mut v = zeros(t.shape().num_elements());
     t.copy_into(&mut v);
+    v
+}
+
+/// `n` zeros. A large `vec![0; n]` is one thread's memset and page faults while the others
+/// wait (a quarter of a GPT step ran on one thread before this): here every thread fills part.
+fn zeros<E: Real>(n: usize) -> Vec<E> {
+    if n < 1 << 15 {
+        return vec![E::zero(); n];
+    }
+    let mut v = Vec::with_capacity(n);
+    v.par_extend(rayon::iter::repeat_n(E::zero(), n).with_min_len(1 << 14));
     v
 }
 
