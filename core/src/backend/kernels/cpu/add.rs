@@ -3,13 +3,10 @@
 //! Backward: `dx += dy`, `dr += dy`.
 
 use dfdx::prelude::*;
-use rayon::prelude::*;
 
-use super::simd::{add_assign, vectorized};
+use super::simd::par_add_assign;
 use super::{Real, to_host, with_grad_out};
 use crate::backend::Tensor2;
-
-const CHUNK: usize = 1 << 14;
 
 pub fn add<E: Real, T: Tape<E, Cpu>>(x: Tensor2<E, Cpu, T>, r: Tensor2<E, Cpu, T>) -> Tensor2<E, Cpu, T> {
     assert_eq!(x.shape(), r.shape(), "add: shapes differ");
@@ -17,26 +14,16 @@ pub fn add<E: Real, T: Tape<E, Cpu>>(x: Tensor2<E, Cpu, T>, r: Tensor2<E, Cpu, T
     let (r, r_tape) = r.contiguous().split_tape();
     let mut tape = x_tape.merge(r_tape);
     let mut y = to_host(&x);
-    add_chunks(&mut y, &to_host(&r));
+    par_add_assign(&mut y, &to_host(&r));
     let out = x.device().tensor_from_vec(y, *x.shape());
     let out_ref = out.clone();
     tape.add_backward_op(move |grads| {
         with_grad_out(grads, &out_ref, |dy, grads| {
             for input in [&x, &r] {
-                add_chunks(grads.get_or_alloc_mut(input)?, dy);
+                par_add_assign(grads.get_or_alloc_mut(input)?, dy);
             }
             Ok(())
         })
     });
     out.put_tape(tape)
-}
-
-/// `a += b`, chunks in parallel.
-fn add_chunks<E: Real>(a: &mut [E], b: &[E]) {
-    a.par_chunks_mut(CHUNK).zip(b.par_chunks(CHUNK)).for_each(|(a, b)| {
-        vectorized(
-            #[inline(always)]
-            || add_assign(a, b),
-        )
-    });
 }

@@ -344,7 +344,7 @@ pub(super) fn softmax_row<E: Real>(row: &mut [E], visible: usize, scale: E) {
 /// In place: `row[..visible] = scale * p * (row - sum(p * row))` (the softmax's backward from
 /// the probabilities' gradient to the scores'), the rest 0.
 #[inline(always)]
-fn softmax_grad_row<E: Real>(row: &mut [E], p: &[E], visible: usize, scale: E) {
+pub(super) fn softmax_grad_row<E: Real>(row: &mut [E], p: &[E], visible: usize, scale: E) {
     let (seen, masked) = row.split_at_mut(visible);
     let dot = sum_by2(p, seen, |p, d| p * d);
     seen.iter_mut().zip(p).for_each(|(d, &p)| *d = scale * p * (*d - dot));

@@ -7,7 +7,7 @@ use dfdx::prelude::*;
 use rayon::prelude::*;
 
 use super::rng::DropMask;
-use super::simd::{add_assign, vectorized};
+use super::simd::{par_add_assign, vectorized};
 use super::{Real, column_sums, rows_per_task, to_host, with_grad_out, zeros};
 use crate::backend::ops::Activation;
 use crate::backend::{Tensor1, Tensor2};
@@ -34,14 +34,7 @@ pub fn bias_act<E: Real, T: Tape<E, Cpu> + Merge<R>, R: Tape<E, Cpu>>(
         with_grad_out(grads, &out_ref, |dy, grads| {
             let dpre = epi.dpre(dy);
             let dpre: &[E] = dpre.as_deref().unwrap_or(dy);
-            let dx = grads.get_or_alloc_mut(&x)?;
-            let chunk = f * rows_per_task(f);
-            dx.par_chunks_mut(chunk).zip(dpre.par_chunks(chunk)).for_each(|(a, d)| {
-                vectorized(
-                    #[inline(always)]
-                    || add_assign(a, d),
-                )
-            });
+            par_add_assign(grads.get_or_alloc_mut(&x)?, dpre);
             let db = grads.get_or_alloc_mut(&bias)?;
             add_column_sums(dpre, f, db);
             Ok(())
@@ -174,7 +167,7 @@ fn activate_row<E: Real>(act: Activation, y: &mut [E], b: &[E], slope: Option<&m
         (Activation::Gelu, None) => {
             for (y, &b) in y.iter_mut().zip(b) {
                 let x = *y + b;
-                *y = x * half * (E::one() + (x * rsqrt2).erf_fn());
+                *y = x * (half * (E::one() + (x * rsqrt2).erf_fn()));
             }
         }
         (Activation::Gelu, Some(s)) => {

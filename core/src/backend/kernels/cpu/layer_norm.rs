@@ -9,7 +9,7 @@
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
-use super::simd::{add_assign, sum_by, sum_by2, vectorized};
+use super::simd::{add_assign, par_add_assign, sum_by, sum_by2, vectorized};
 use super::{Real, column_sums, rows_per_task, to_host, with_grad_out, zeros};
 use crate::backend::{Tensor1, Tensor2};
 
@@ -92,8 +92,7 @@ fn norm<E: Real, T: Tape<E, Cpu>>(
                     let mut dx = zeros(n * c);
                     add_input_grad(&mut dx);
                     for input in [&x, r] {
-                        let gi = grads.get_or_alloc_mut(input)?;
-                        gi.par_chunks_mut(c * rows).zip(dx.par_chunks(c * rows)).for_each(|(a, d)| add_assign(a, d));
+                        par_add_assign(grads.get_or_alloc_mut(input)?, &dx);
                     }
                 }
             }

@@ -80,6 +80,18 @@ pub(super) fn add_assign<E: Real>(a: &mut [E], b: &[E]) {
     a.iter_mut().zip(b).for_each(|(a, &b)| *a += b);
 }
 
+/// `a[i] += b[i]` over all threads (gradient accumulation, residual sums).
+pub(super) fn par_add_assign<E: Real>(a: &mut [E], b: &[E]) {
+    use rayon::prelude::*;
+    const CHUNK: usize = 1 << 14;
+    a.par_chunks_mut(CHUNK).zip(b.par_chunks(CHUNK)).for_each(|(a, b)| {
+        vectorized(
+            #[inline(always)]
+            || add_assign(a, b),
+        )
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use dfdx::prelude::*;
 use rayon::prelude::*;
 
 use super::rng::DropMask;
-use super::simd::{sum_by2, vectorized};
+use super::simd::{add_assign, vectorized};
 use super::{Real, rows_per_task, to_host, with_grad_out};
 use crate::backend::Tensor4;
 
@@ -65,10 +65,8 @@ pub fn softmax_causal<E: Real, T: Tape<E, Cpu>>(
                                 if let Some(m) = mask {
                                     m.apply(row_start, &mut dp[..n]);
                                 }
-                                let dot = sum_by2(&p[..n], &dp[..n], |p, g| p * g);
-                                for j in 0..n {
-                                    gi[j] += scale_e * p[j] * (dp[j] - dot);
-                                }
+                                super::attention::softmax_grad_row(&mut dp, p, n, scale_e);
+                                add_assign(&mut gi[..n], &dp[..n]);
                             }
                         },
                     )
