@@ -1,19 +1,29 @@
-//! A program that embeds tinyarch registers its own layer kind, without touching the crate,
-//! and checks a model that uses it.
+//! A program that embeds tinyarch registers its own layer kind, without touching the crates:
+//! the checker's half (a `LayerKind` and its configured layer, which need only `tinyarch-lang`)
+//! and the backend's half (its forward pass). The model that uses it is checked, passes the
+//! conformance suite and trains.
 
-use tinyarch::backend::{Act, Cx, Forward, Kernels, Value};
-use tinyarch::dfdx::prelude::{Axis, BroadcastTo, Dtype, HasShape, Tape};
-use tinyarch::ir::{Flops, Limits, Shape, check};
+use std::sync::Arc;
+
+use tinyarch::backend::conformance::check_kind;
+use tinyarch::backend::{Act, BuildConfig, Cx, Flow, Forward, Forwards, Kernels, Trainer};
+use tinyarch::data::Batch;
+use tinyarch::dfdx::prelude::{Axis, BroadcastTo, Cpu, Dtype, HasShape, Tape};
+use tinyarch::ir::{Flops, Limits, Objective, Shape, check};
 use tinyarch::lang::{Options, resolve_source};
 use tinyarch::layers::{
     ArgDefault, ArgSpec, ArgType, Args, Env, Init, Layer, LayerError, LayerKind, ParamSpec, Registry, Role, float_width,
 };
+use tinyarch::train::Trainable;
 
-/// A learned per-channel scale: y = x * g, g = `[d]` initialised to `init`.
+// ---- The checker's half: what `scale` is. ----
+
+/// A learned per-channel scale: `y = x * g`, `g` is `[d]`, initialised to `init`.
 struct Scale;
 
+/// One `scale(...)` call with its sizes known: a plain struct the forward pass reads.
 #[derive(Debug)]
-struct ConfiguredScale {
+struct ScaleConfig {
     output: Shape,
     width: u64,
     init: f64,
@@ -31,14 +41,17 @@ impl LayerKind for Scale {
     fn args(&self) -> &'static [ArgSpec] {
         &ARGS
     }
+    fn examples(&self) -> &'static [&'static str] {
+        &["embedding(dim = 6) scale() head()", "embedding(dim = 6) scale(init = 0.5) head()"]
+    }
     fn configure(&self, args: &Args, input: &Shape, _env: &Env) -> Result<Box<dyn Layer>, LayerError> {
         let width = float_width(input, "`[..., d]` activations")?;
-        let init = args.float("init")?;
-        Ok(Box::new(ConfiguredScale { output: input.clone(), width: width.size, init }))
+        let init = args.positive("init")?;
+        Ok(Box::new(ScaleConfig { output: input.clone(), width: width.size, init }))
     }
 }
 
-impl Layer for ConfiguredScale {
+impl Layer for ScaleConfig {
     fn output(&self) -> Shape {
         self.output.clone()
     }
@@ -54,14 +67,29 @@ impl Layer for ConfiguredScale {
     }
 }
 
-/// The forward pass, once for every device and tape: `x * gain` over rows.
-impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for ConfiguredScale {
-    fn forward(&self, x: Value<E, D, T>, cx: &Cx<E, D>) -> Value<E, D, T> {
+// ---- The backend's half: how `scale` runs, once for every device and tape. ----
+
+impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Forward<E, D, T> for ScaleConfig {
+    fn forward(&self, x: Flow<E, D, T>, cx: &Cx<E, D>) -> Flow<E, D, T> {
         let a = x.hidden(); // [N, C]
         let shape = *a.x.shape();
         let gain = cx.vector("gain").broadcast_like::<_, Axis<0>>(&shape); // [N, C]
-        Value::Hidden(Act { x: a.x * gain, ..a })
+        Flow::Hidden(Act { x: a.x * gain, ..a })
     }
+}
+
+// ---- Registering both halves. ----
+
+fn registry() -> Registry {
+    let mut registry = Registry::default(); // the built-in kinds
+    registry.register(Scale).unwrap(); // fails if the name is taken
+    registry
+}
+
+fn forwards() -> Forwards {
+    let mut forwards = Forwards::default(); // the built-in forward passes
+    forwards.register::<ScaleConfig>();
+    forwards
 }
 
 const MODEL: &str = "
@@ -73,14 +101,50 @@ model scaled(context = 16, d = 32) {
 
 #[test]
 fn a_registered_kind_is_checked_like_a_builtin() {
-    let mut registry = Registry::default();
-    registry.register(Scale).unwrap();
-    let graph = resolve_source("scaled.model", MODEL, None, &registry, &Options::vocab(50)).unwrap();
+    let graph = resolve_source("scaled.model", MODEL, None, &registry(), &Options::vocab(50)).unwrap();
     let checked = check(graph, &Limits::default()).unwrap();
     let node = checked.graph.nodes.iter().position(|n| n.path == "gain").unwrap();
     assert_eq!(checked.nodes[node].params[0].name, "gain.gain");
     assert_eq!(checked.summary.params, 50 * 32 + 32 + (32 * 50 + 50));
-    assert_eq!(checked.summary.forward.elementwise, 16 * 32 + 16 * 50);
+    assert_eq!(checked.plan(Objective::All).forward.elementwise, 16 * 32 + 16 * 50);
+    // Under `last` only the last position is scaled and projected.
+    assert_eq!(checked.plan(Objective::Last).forward.elementwise, 32 + 50);
+}
+
+#[test]
+fn it_passes_the_conformance_suite() {
+    let failures = check_kind(&Scale, &registry(), &forwards());
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn it_trains() {
+    let graph = resolve_source("scaled.model", MODEL, None, &registry(), &Options::vocab(50)).unwrap();
+    let checked = Arc::new(check(graph, &Limits::default()).unwrap());
+    let config = BuildConfig { forwards: Arc::new(forwards()), ..BuildConfig::cpu(1) };
+    let mut trainer = Trainer::new(checked, Cpu::default(), &config, "cpu".into()).unwrap();
+    // A fixed batch to memorise: the loss must fall.
+    let ids: Vec<u32> = (0..4 * 16).map(|i| (i * 7 % 50) as u32).collect();
+    let batch = Batch {
+        batch: 4,
+        context: 16,
+        targets: ids.iter().map(|t| (t + 1) % 50).collect(),
+        ids,
+        objective: Objective::All,
+    };
+    let first = trainer.train_step(&batch, 1e-2);
+    let last = (0..30).map(|_| trainer.train_step(&batch, 1e-2)).last().unwrap();
+    assert!(last < first - 0.5, "loss {first} -> {last}");
+}
+
+#[test]
+fn without_its_forward_pass_it_cannot_be_built() {
+    let graph = resolve_source("scaled.model", MODEL, None, &registry(), &Options::vocab(50)).unwrap();
+    let checked = Arc::new(check(graph, &Limits::default()).unwrap());
+    let err = Trainer::new(checked, Cpu::default(), &BuildConfig::cpu(1), "cpu".into()).err().unwrap();
+    assert_eq!(err.to_string(), "the layer `gain` is a `scale`, which has no forward pass registered");
+    let failures = check_kind(&Scale, &registry(), &Forwards::default());
+    assert!(failures.iter().all(|f| f.check == "forward"), "{failures:#?}");
 }
 
 #[test]
@@ -91,7 +155,6 @@ fn the_built_in_registry_does_not_know_it() {
 
 #[test]
 fn registering_a_name_twice_is_an_error() {
-    let mut registry = Registry::default();
-    registry.register(Scale).unwrap();
+    let mut registry = registry();
     assert!(registry.register(Scale).is_err());
 }

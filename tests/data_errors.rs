@@ -170,11 +170,11 @@ fn a_malformed_descriptor_reports_line_and_column() {
     assert_eq!(column, 5);
     assert_eq!(
         err.to_string(),
-        "malformed corpus descriptor `bad.ron`:4:5: expected comma\n  |\n4 |     dir: \"x\",\n  |     ^\nhelp: descriptors follow the format of the built-in ones in `corpora/*.ron`"
+        "malformed corpus descriptor `bad.ron`:4:5: expected comma\n  |\n4 |     dir: \"x\",\n  |     ^\nhelp: descriptors follow the format of the built-in ones in `core/corpora/*.ron`"
     );
 
     // Unknown fields are rejected, with their position.
-    let ptb = include_str!("../corpora/ptb.ron").replacen("    dir:", "    colour: \"red\",\n    dir:", 1);
+    let ptb = include_str!("../core/corpora/ptb.ron").replacen("    dir:", "    colour: \"red\",\n    dir:", 1);
     let err = Descriptor::from_str(&ptb, "`ptb.ron`").unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("colour"), "{msg}");

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use tinyarch::diag::Code;
-use tinyarch::ir::{Format, Value, render_graph};
+use tinyarch::ir::{Constant, Format, render_graph};
 use tinyarch::{Checked, Options, check_file, check_source};
 
 fn check(text: &str, options: Options) -> Checked {
@@ -41,7 +41,7 @@ fn overrides_replace_defaults_and_are_recorded() {
     let c = check(MLP, Options::vocab(11).set("d=32").set("context=4"));
     assert_eq!(shape_of(&c, "up"), "[context, hidden] = [4, 128]");
     let d = c.graph.params.iter().find(|p| p.name == "d").unwrap();
-    assert_eq!((d.value.clone(), d.overridden), (Value::Int(32), true));
+    assert_eq!((d.value.clone(), d.overridden), (Constant::Int(32), true));
     let hidden = c.graph.params.iter().find(|p| p.name == "hidden").unwrap();
     assert!(!hidden.overridden, "derived from an override, not overridden itself");
 }
@@ -50,11 +50,11 @@ fn overrides_replace_defaults_and_are_recorded() {
 fn precedence_and_exact_division() {
     let model = |expr: &str| format!("model m(context = 2, d = {expr}) {{ embedding(dim = d) head() }}");
     let width = |expr: &str| check(&model(expr), Options::vocab(3)).graph.params[1].value.clone();
-    assert_eq!(width("2 + 3 * 4"), Value::Int(14));
-    assert_eq!(width("(2 + 3) * 4"), Value::Int(20));
-    assert_eq!(width("20 - 6 - 2"), Value::Int(12));
-    assert_eq!(width("64 / 4 / 2"), Value::Int(8));
-    assert_eq!(width("-(-5)"), Value::Int(5));
+    assert_eq!(width("2 + 3 * 4"), Constant::Int(14));
+    assert_eq!(width("(2 + 3) * 4"), Constant::Int(20));
+    assert_eq!(width("20 - 6 - 2"), Constant::Int(12));
+    assert_eq!(width("64 / 4 / 2"), Constant::Int(8));
+    assert_eq!(width("-(-5)"), Constant::Int(5));
     assert_eq!(codes(&model("7 / 2"), Options::vocab(3)), vec![Code::InexactDivision]);
     assert_eq!(codes(&model("0 - 4"), Options::vocab(3)), vec![Code::InvalidArgument]);
 }

@@ -1,4 +1,4 @@
-//! Parameter counts equal PyTorch's for the study's 13 configurations (SPEC section 5):
+//! Parameter counts equal PyTorch's for the study's 13 configurations (the study's parameter table):
 //! vocab 65, context 128 and d = 128 unless said, untied heads with bias.
 
 use std::path::Path;

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use safetensors::SafeTensors;
-use tinyarch::backend::{Fusion, Mode, Model};
+use tinyarch::backend::{Forwards, Fusion, Mode, Model};
 use tinyarch::data::Objective;
 use tinyarch::dfdx::prelude::*;
 use tinyarch::{Options, check_file};
@@ -47,7 +47,8 @@ fn compare(fixture: &str, fusion: Fusion) {
     let objective = if meta["objective"] == "last" { Objective::Last } else { Objective::All };
     let batch: usize = meta["batch"].parse().unwrap();
 
-    let mut model: Model<f32, Cpu> = Model::new(Arc::new(checked), Cpu::seed_from_u64(0), 0);
+    let mut model: Model<f32, Cpu> =
+        Model::new(Arc::new(checked), &Forwards::default(), Cpu::seed_from_u64(0), 0).unwrap();
     let names: Vec<String> = model.params.iter().map(|(n, _)| n.to_string()).collect();
     for name in &names {
         let values: Vec<f32> = f64s(&st, &format!("param.{name}")).iter().map(|&v| v as f32).collect();

@@ -18,8 +18,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::backend::{self, BuildConfig, BuildError, DeviceKind, Fusion};
-use crate::data::{DataError, Dataset, Objective};
+use crate::backend::{self, BuildConfig, BuildError, DeviceKind};
+use crate::data::{DataError, Dataset};
 use crate::ir::{self, Limits};
 use crate::lang::{self, Options};
 use crate::train::{self, ModelSource, Observer, RunConfig, RunRecord, TrainError, Trainable};
@@ -145,7 +145,7 @@ impl ModelSpec {
 
 /// Builds a checked model on `device` with the run's seed and optimizer.
 pub fn build(checked: Checked, config: &RunConfig, device: DeviceKind) -> Result<Box<dyn Trainable>, Error> {
-    let build = BuildConfig { device, seed: config.seed, optimizer: config.optimizer, fusion: Fusion::Attention };
+    let build = BuildConfig { device, seed: config.seed, optimizer: config.optimizer, ..BuildConfig::cpu(config.seed) };
     Ok(backend::build(Arc::new(checked), &build)?)
 }
 
@@ -166,7 +166,7 @@ pub fn train(
 ) -> Result<RunRecord, Error> {
     let checked = spec.check(dataset.vocab_size(), config.batch)?;
     let source = spec.source(&checked)?;
-    if !backend::model::objective_fits(&checked, config.objective) {
+    if !checked.fits(config.objective) {
         return Err(Error::ObjectiveMismatch { model: checked.graph.name.clone() });
     }
     let mut model = build(checked, config, device)?;
@@ -210,9 +210,4 @@ pub fn restore(dir: &Path, vocab: usize, device: DeviceKind) -> Result<Restored,
     let mut model = build(checked, &config, device)?;
     train::load_into(model.as_mut(), &dir.join(train::CHECKPOINT_FILE))?;
     Ok(Restored { config, context, model })
-}
-
-/// Whether `objective` can train the checked model (one-token models train only `Last`).
-pub fn objective_fits(checked: &Checked, objective: Objective) -> bool {
-    backend::model::objective_fits(checked, objective)
 }

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use dfdx::prelude::*;
 
-use crate::backend::model::training_flops;
 use crate::backend::{BuildConfig, Fusion, Trainer};
 use crate::data::{Batch, Objective};
 use crate::ir::Checked;
@@ -42,9 +41,10 @@ pub fn training_step(checked: Arc<Checked>, config: &BenchConfig) -> BenchResult
     crate::backend::tune_allocator();
     let context = checked.graph.context.size as usize;
     let vocab = checked.graph.vocab.size;
-    let flops_per_step = training_flops(&checked, config.objective).exact * config.batch as u64;
+    let flops_per_step = checked.plan(config.objective).training.exact * config.batch as u64;
     let build = BuildConfig { fusion: config.fusion, ..BuildConfig::cpu(0) };
-    let mut trainer = Trainer::new(checked, Cpu::seed_from_u64(0), &build, "cpu".into());
+    let mut trainer = Trainer::new(checked, Cpu::seed_from_u64(0), &build, "cpu".into())
+        .expect("the built-in forwards cover every built-in kind");
     let mut rng = Rng::new(1);
     let mut ids = |n: usize| (0..n).map(|_| rng.below(vocab) as u32).collect::<Vec<u32>>();
     let targets = match config.objective {

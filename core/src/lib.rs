@@ -1,8 +1,9 @@
-//! tinyarch: describe small language models in `.model` files, check them statically,
-//! and compare them under a fixed training-FLOP budget.
+//! tinyarch's engine: what runs a model that `tinyarch-lang` checked.
 //!
-//! The pipeline, one module per step:
-//! `source -> lang (parse, AST, resolve) -> ir (graph, check) -> backend -> train -> report`.
+//! The pipeline, one module per step: `tinyarch-lang` (parse, AST, resolve, graph IR, check,
+//! FLOP plan) `-> backend (build) -> train -> report`, with the corpora in `data` and sweeps in
+//! `experiment`. The language crate's modules are re-exported here under their own names, so
+//! that `tinyarch_core::ir` is `tinyarch_lang::ir`.
 //!
 //! ```
 //! let source = "model tiny(context = 8, d = 16) { embedding(dim = d) head() }";
@@ -17,33 +18,17 @@ pub mod api;
 pub mod backend;
 pub mod bench;
 pub mod data;
-pub mod diag;
 pub mod experiment;
-pub mod ir;
-pub mod lang;
-pub mod layers;
 pub mod report;
 pub mod rng;
 pub mod train;
-pub mod units;
+
+/// The language crate: `lang::resolve_file`, `lang::Options`, `lang::ast`.
+pub use tinyarch_lang as lang;
+pub use tinyarch_lang::{
+    Checked, Convention, Diagnostics, Limits, Objective, Options, Registry, check_file, check_source,
+};
+pub use tinyarch_lang::{diag, ir, layers, units};
 
 /// The tensor library plugins build on, re-exported so that an embedding program uses the same version.
 pub use dfdx;
-pub use diag::Diagnostics;
-pub use ir::{Checked, Convention, Limits};
-pub use lang::Options;
-pub use layers::Registry;
-
-use std::path::Path;
-
-/// Parses, resolves and checks a model file with the built-in layers and default limits.
-pub fn check_file(path: &Path, options: &Options) -> Result<Checked, Diagnostics> {
-    let graph = lang::resolve_file(path, &Registry::default(), options)?;
-    ir::check(graph, &Limits::default())
-}
-
-/// Like [`check_file`] for a model given as text (includes are not allowed).
-pub fn check_source(name: &str, text: &str, options: &Options) -> Result<Checked, Diagnostics> {
-    let graph = lang::resolve_source(name, text, None, &Registry::default(), options)?;
-    ir::check(graph, &Limits::default())
-}

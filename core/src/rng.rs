@@ -81,20 +81,24 @@ impl Rng {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
-    /// A standard normal `f32` (mean 0, variance 1) by the Box-Muller transform.
-    ///
-    /// Each transform yields two independent normals; the second is kept for the next call.
-    pub fn normal_f32(&mut self) -> f32 {
-        if let Some(z) = self.spare_normal.take() {
-            return z;
-        }
+    /// Two independent standard normals in f64 by the Box-Muller transform.
+    pub fn normal_pair(&mut self) -> (f64, f64) {
         // 1 - u is in (0, 1], so the logarithm is finite. f64 keeps the tails accurate.
         let u1 = 1.0 - self.next_f64();
         let u2 = self.next_f64();
         let radius = (-2.0 * u1.ln()).sqrt();
         let angle = std::f64::consts::TAU * u2;
-        self.spare_normal = Some((radius * angle.sin()) as f32);
-        (radius * angle.cos()) as f32
+        (radius * angle.cos(), radius * angle.sin())
+    }
+
+    /// A standard normal `f32` (mean 0, variance 1): each [`Rng::normal_pair`] serves two calls.
+    pub fn normal_f32(&mut self) -> f32 {
+        if let Some(z) = self.spare_normal.take() {
+            return z;
+        }
+        let (z, spare) = self.normal_pair();
+        self.spare_normal = Some(spare as f32);
+        z as f32
     }
 
     /// An independent generator for sub-stream `stream`, derived from this one's state.

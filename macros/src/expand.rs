@@ -11,10 +11,10 @@
 use std::path::{Path, PathBuf};
 
 use proc_macro::{Literal, Span, TokenStream};
-use tinyarch_core::diag::{Diagnostics, SourceMap};
-use tinyarch_core::ir::{self, Limits};
-use tinyarch_core::lang::{self, Options};
-use tinyarch_core::{Checked, Registry};
+use tinyarch_lang::diag::{Diagnostics, SourceMap};
+use tinyarch_lang::ir::{self, Limits};
+use tinyarch_lang::{self as lang, Options};
+use tinyarch_lang::{Checked, Registry};
 
 use crate::args::{self, Settings};
 use crate::report::{self, Error, Origin, Root};

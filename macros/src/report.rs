@@ -3,7 +3,7 @@
 //! included file with the file, line and column in the message.
 
 use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
-use tinyarch_core::diag::{self, Diagnostic, Diagnostics, SourceMap};
+use tinyarch_lang::diag::{self, Diagnostic, Diagnostics, SourceMap};
 
 use crate::text::Spanned;
 

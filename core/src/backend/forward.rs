@@ -41,7 +41,7 @@ impl<E: Dtype, D: Storage<E>, T> Act<E, D, T> {
 
 /// What flows along a graph edge.
 #[derive(Clone, Debug)]
-pub enum Value<E: Dtype, D: Storage<E> + Storage<usize>, T> {
+pub enum Flow<E: Dtype, D: Storage<E> + Storage<usize>, T> {
     Tokens(Tokens<D>),
     Hidden(Act<E, D, T>),
     /// A residual sum `body + skip` not yet computed: a layer that can fold the addition into
@@ -52,19 +52,19 @@ pub enum Value<E: Dtype, D: Storage<E> + Storage<usize>, T> {
     },
 }
 
-impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Value<E, D, T> {
+impl<E: Dtype, D: Kernels<E>, T: Tape<E, D>> Flow<E, D, T> {
     /// The activations; the checker guarantees that a layer expecting them gets them.
     pub fn hidden(self) -> Act<E, D, T> {
         match self {
-            Value::Hidden(a) => a,
-            Value::Sum { body, skip } => Act { x: D::add(body.x, skip.x), ..skip },
-            Value::Tokens(_) => unreachable!("the checker only lets an embedding take token ids"),
+            Flow::Hidden(a) => a,
+            Flow::Sum { body, skip } => Act { x: D::add(body.x, skip.x), ..skip },
+            Flow::Tokens(_) => unreachable!("the checker only lets an embedding take token ids"),
         }
     }
 
     pub fn tokens(self) -> Tokens<D> {
         match self {
-            Value::Tokens(t) => t,
+            Flow::Tokens(t) => t,
             _ => unreachable!("the checker only lets token ids reach an embedding"),
         }
     }
@@ -138,7 +138,7 @@ impl<E: Dtype, D: Storage<E>> Default for RopeCache<E, D> {
 pub trait Forward<E: Dtype, D: Kernels<E>, T: Tape<E, D>> {
     /// `x` has the positions this layer needs (all, or only the last when `cx.last_only` and
     /// the layer is position-wise); the result has the positions `cx.last_only` asks for.
-    fn forward(&self, x: Value<E, D, T>, cx: &Cx<E, D>) -> Value<E, D, T>;
+    fn forward(&self, x: Flow<E, D, T>, cx: &Cx<E, D>) -> Flow<E, D, T>;
 }
 
 pub type CpuTrain = OwnedTape<f32, Cpu>;

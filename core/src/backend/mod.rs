@@ -8,16 +8,19 @@
 //! Shape legend used in comments: `B` batch, `T` context, `C` width, `H` heads, `Dh` head width,
 //! `F` feed-forward width, `V` vocabulary, `N = B * T` rows.
 
+pub mod conformance;
 pub mod forward;
 pub mod gradcheck;
 pub mod kernels;
+pub mod layers;
 pub mod model;
 pub mod ops;
 pub mod optim;
 pub mod params;
 
-pub use forward::{Act, Build, Cx, Forward, On, Select, Tokens, Value};
+pub use forward::{Act, Build, Cx, Flow, Forward, On, Select, Tokens};
 pub use kernels::Kernels;
+pub use layers::Forwards;
 pub use model::{BuildConfig, BuildError, DeviceKind, Model, Trainer, build};
 pub use ops::{Fusion, Mode};
 pub use optim::Adam;

@@ -1,109 +1,61 @@
 //! A checked graph built on a device: the executor that runs its nodes in order, and the
 //! [`Trainable`] implementation the runner drives.
 //!
-//! Under the `last` objective only the last position's logits are read, so the executor
-//! computes only what they depend on: walking the graph backwards, a node needs only its last
-//! position when every consumer is position-wise and needs only its own last position.
-//! Attention needs every position of its input (keys and values) but then computes its query,
-//! scores and output for the last position alone.
+//! The executor runs the checked model's [`FlopPlan`](crate::ir::FlopPlan) for the objective
+//! and has no rule of its own: a node the plan marks `last_only` computes only the last
+//! position of each window, so what runs is what the budget is charged for.
 
 use std::sync::Arc;
 
 use dfdx::prelude::*;
 
 use crate::backend::forward::{RopeCache, select_last};
+use crate::backend::layers::View;
 use crate::backend::optim::OptimError;
-use crate::backend::{Act, Adam, Cx, Fusion, Kernels, Mode, On, ParamStore, Select, Tensor1, Tensor2, Tokens, Value};
+use crate::backend::{
+    Act, Adam, Cx, Flow, Forwards, Fusion, Kernels, Mode, On, ParamStore, Select, Tensor1, Tensor2, Tokens,
+};
 use crate::data::{Batch, Objective};
-use crate::ir::{Checked, FlopInputs, Flops, Op, TrainingFlops};
+use crate::ir::{Checked, Op, TrainingFlops};
 use crate::train::{OptimizerConfig, Trainable, Weights};
 
 /// A model's parameters on a device, with the graph that uses them.
 pub struct Model<E: Dtype, D: Kernels<E>> {
     pub checked: Arc<Checked>,
     pub params: ParamStore<E, D>,
+    /// Parallel to the graph's nodes: each layer's forward pass (`None` for the input and joins).
+    views: Vec<Option<View>>,
     ropes: RopeCache<E, D>,
-}
-
-/// Which nodes compute only their last position, and how often each node's value is read.
-struct Plan {
-    last_only: Vec<bool>,
-    uses: Vec<usize>,
-}
-
-/// Whether `objective` can train this model: per-position objectives need per-position logits.
-pub fn objective_fits(checked: &Checked, objective: Objective) -> bool {
-    objective == Objective::Last || checked.summary.predicted_tokens > 1
-}
-
-fn plan(checked: &Checked, objective: Objective) -> Plan {
-    let nodes = &checked.graph.nodes;
-    let n = nodes.len();
-    let positional_output = checked.summary.predicted_tokens > 1;
-    let mut last_only = vec![true; n];
-    last_only[n - 1] = objective == Objective::Last && positional_output;
-    let mut uses = vec![0; n];
-    for i in (0..n).rev() {
-        let position_wise = match (&nodes[i].op, &checked.nodes[i].layer) {
-            (Op::Add, _) => true,
-            (_, Some(layer)) => layer.position_wise(),
-            _ => false,
-        };
-        for &j in &nodes[i].inputs {
-            uses[j] += 1;
-            if !(position_wise && last_only[i]) {
-                last_only[j] = false;
-            }
-        }
-    }
-    Plan { last_only, uses }
-}
-
-/// Forward FLOPs per sample of what the executor computes under `objective`.
-pub fn forward_flops(checked: &Checked, objective: Objective) -> Flops {
-    let plan = plan(checked, objective);
-    let mut total = Flops::default();
-    for (i, node) in checked.nodes.iter().enumerate() {
-        let rows = if plan.last_only[i] { 1 } else { node.shape.rows() };
-        let flops = match &node.layer {
-            Some(layer) => layer.flops(rows),
-            None if matches!(checked.graph.nodes[i].op, Op::Add) => {
-                Flops::elementwise(rows * node.shape.width().map_or(1, |d| d.size))
-            }
-            None => Flops::default(),
-        };
-        total = total.checked_add(flops).unwrap_or(total);
-    }
-    total
-}
-
-/// Training FLOPs per sample under `objective`, in every convention.
-pub fn training_flops(checked: &Checked, objective: Objective) -> TrainingFlops {
-    let s = &checked.summary;
-    let predicted = if objective == Objective::Last { 1 } else { s.predicted_tokens };
-    FlopInputs {
-        forward_matmul: forward_flops(checked, objective).matmul,
-        non_embedding_params: s.params - s.embedding_params,
-        all_params: s.params,
-        kaplan_context: s.kaplan_context,
-        context: checked.graph.context.size,
-        predicted_tokens: predicted,
-    }
-    .training()
-    .unwrap_or(s.training)
 }
 
 impl<E: Dtype, D: Kernels<E>> Model<E, D> {
     /// Parameters initialised from `seed` as the checker declared them.
-    pub fn new(checked: Arc<Checked>, dev: D, seed: u64) -> Self {
+    pub fn new(checked: Arc<Checked>, forwards: &Forwards, dev: D, seed: u64) -> Result<Self, BuildError> {
         let specs = checked.nodes.iter().flat_map(|n| n.params.iter());
         let params = ParamStore::from_specs(dev, specs, seed);
-        Model { checked, params, ropes: RopeCache::default() }
+        Model::with_params(checked, forwards, params)
     }
 
     /// A model over given parameters (gradient checks probe copies of them).
-    pub fn with_params(checked: Arc<Checked>, params: ParamStore<E, D>) -> Self {
-        Model { checked, params, ropes: RopeCache::default() }
+    pub fn with_params(
+        checked: Arc<Checked>,
+        forwards: &Forwards,
+        params: ParamStore<E, D>,
+    ) -> Result<Self, BuildError> {
+        let views = checked
+            .graph
+            .nodes
+            .iter()
+            .zip(&checked.nodes)
+            .map(|(node, c)| match &c.layer {
+                None => Ok(None),
+                Some(layer) => forwards.view(layer.as_ref()).map(Some).ok_or_else(|| BuildError::NoForward {
+                    kind: node.op.kind_name().to_string(),
+                    path: node.path.clone(),
+                }),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Model { checked, params, views, ropes: RopeCache::default() })
     }
 
     /// Logits for `ids` (`[batch, positions]`, row-major): `[batch * positions, V]` under
@@ -119,22 +71,24 @@ impl<E: Dtype, D: Kernels<E>> Model<E, D> {
         On: Select<E, D, T>,
     {
         let graph = &self.checked.graph;
-        let plan = plan(&self.checked, objective);
+        let plan = self.checked.plan(objective);
         let positions = ids.len() / batch;
-        let mut uses = plan.uses.clone();
-        let mut values: Vec<Option<Value<E, D, T>>> = (0..graph.nodes.len()).map(|_| None).collect();
+        let mut uses: Vec<usize> = plan.nodes.iter().map(|p| p.readers).collect();
+        let mut values: Vec<Option<Flow<E, D, T>>> = (0..graph.nodes.len()).map(|_| None).collect();
         let context = graph.context.size as usize;
         for (i, node) in graph.nodes.iter().enumerate() {
-            let last_only = plan.last_only[i];
+            let last_only = plan.nodes[i].last_only;
             let value = match &node.op {
-                Op::Input => Value::Tokens(self.tokens(ids, batch, positions, last_only)),
+                Op::Input => Flow::Tokens(self.tokens(ids, batch, positions, last_only)),
                 Op::Layer { .. } => {
                     let layer = self.checked.nodes[i].layer.as_deref().expect("a layer node has a configured layer");
+                    let view = self.views[i].expect("a layer node has a forward pass");
+                    let build = view(layer.as_any()).expect("the view was found for this layer's type");
                     let wants_last = last_only && layer.position_wise();
                     let x = rows(take(&mut values, &mut uses, node.inputs[0]), wants_last);
                     let cx =
                         Cx { params: &self.params, path: &node.path, mode, last_only, context, ropes: &self.ropes };
-                    On::select(layer).forward(x, &cx)
+                    On::select(build).forward(x, &cx)
                 }
                 Op::Add => {
                     let (body_node, skip_node) = (node.inputs[0], node.inputs[1]);
@@ -143,12 +97,12 @@ impl<E: Dtype, D: Kernels<E>> Model<E, D> {
                     if body_node == skip_node {
                         // An empty residual body reads one value twice: `x + x` on one id would
                         // panic in backward, so double the copy that carries the tape.
-                        Value::Hidden(Act { x: skip.x * E::from_f64(2.0).unwrap(), ..skip })
-                    } else if plan.uses[i] == 1 {
+                        Flow::Hidden(Act { x: skip.x * E::from_f64(2.0).unwrap(), ..skip })
+                    } else if plan.nodes[i].readers == 1 {
                         // One reader: it may fold the addition into its own kernel.
-                        Value::Sum { body, skip }
+                        Flow::Sum { body, skip }
                     } else {
-                        Value::Hidden(Value::Sum { body, skip }.hidden())
+                        Flow::Hidden(Flow::Sum { body, skip }.hidden())
                     }
                 }
             };
@@ -200,10 +154,10 @@ impl<E: Dtype, D: Kernels<E>> Model<E, D> {
 /// The value of node `j` for one more consumer: the last consumer takes it (with its tape),
 /// earlier ones get a retaped copy (same id, empty tape) so every branch is recorded.
 fn take<E: Dtype, D: Device<E> + Storage<usize>, T: Tape<E, D>>(
-    values: &mut [Option<Value<E, D, T>>],
+    values: &mut [Option<Flow<E, D, T>>],
     uses: &mut [usize],
     j: usize,
-) -> Value<E, D, T> {
+) -> Flow<E, D, T> {
     uses[j] -= 1;
     if uses[j] == 0 {
         return values[j].take().expect("a value is read after it is made");
@@ -211,20 +165,20 @@ fn take<E: Dtype, D: Device<E> + Storage<usize>, T: Tape<E, D>>(
     let retaped =
         |a: &Act<E, D, T>| Act { x: a.x.retaped::<T>(), batch: a.batch, positions: a.positions, first: a.first };
     match values[j].as_ref().expect("a value is read after it is made") {
-        Value::Tokens(t) => Value::Tokens(t.clone()),
-        Value::Hidden(a) => Value::Hidden(retaped(a)),
-        Value::Sum { body, skip } => Value::Sum { body: retaped(body), skip: retaped(skip) },
+        Flow::Tokens(t) => Flow::Tokens(t.clone()),
+        Flow::Hidden(a) => Flow::Hidden(retaped(a)),
+        Flow::Sum { body, skip } => Flow::Sum { body: retaped(body), skip: retaped(skip) },
     }
 }
 
 /// Keeps only the last position of each window when asked and there is more than one.
-fn rows<E: Dtype, D: Device<E> + Storage<usize>, T: Tape<E, D>>(v: Value<E, D, T>, last: bool) -> Value<E, D, T> {
+fn rows<E: Dtype, D: Device<E> + Storage<usize>, T: Tape<E, D>>(v: Flow<E, D, T>, last: bool) -> Flow<E, D, T> {
     match v {
-        Value::Hidden(a) if last && a.positions > 1 => Value::Hidden(select_last(a)),
-        Value::Sum { body, skip } if last && skip.positions > 1 => {
-            Value::Sum { body: select_last(body), skip: select_last(skip) }
+        Flow::Hidden(a) if last && a.positions > 1 => Flow::Hidden(select_last(a)),
+        Flow::Sum { body, skip } if last && skip.positions > 1 => {
+            Flow::Sum { body: select_last(body), skip: select_last(skip) }
         }
-        Value::Tokens(t) if last && t.positions > 1 => unreachable!("the plan trims token ids at the input"),
+        Flow::Tokens(t) if last && t.positions > 1 => unreachable!("the plan trims token ids at the input"),
         other => other,
     }
 }
@@ -238,7 +192,7 @@ pub enum DeviceKind {
 }
 
 /// How to build a model for training.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct BuildConfig {
     pub device: DeviceKind,
     /// Drives initialisation and dropout.
@@ -246,17 +200,27 @@ pub struct BuildConfig {
     pub optimizer: OptimizerConfig,
     /// Which fused kernels to use (CPU); `Attention` is the fastest and the default.
     pub fusion: Fusion,
+    /// The layers' forward passes: the built-ins, and any a program registered.
+    pub forwards: Arc<Forwards>,
 }
 
 impl BuildConfig {
     pub fn cpu(seed: u64) -> BuildConfig {
-        BuildConfig { device: DeviceKind::Cpu, seed, optimizer: OptimizerConfig::default(), fusion: Fusion::Attention }
+        BuildConfig {
+            device: DeviceKind::Cpu,
+            seed,
+            optimizer: OptimizerConfig::default(),
+            fusion: Fusion::Attention,
+            forwards: Arc::new(Forwards::default()),
+        }
     }
 }
 
 /// Why a model could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    #[error("the layer `{path}` is a `{kind}`, which has no forward pass registered")]
+    NoForward { kind: String, path: String },
     #[error("this build of tinyarch has no CUDA support")]
     #[allow(dead_code)]
     NoCuda,
@@ -272,14 +236,14 @@ pub fn build(checked: Arc<Checked>, config: &BuildConfig) -> Result<Box<dyn Trai
     match config.device {
         DeviceKind::Cpu => {
             crate::backend::tune_allocator();
-            Ok(Box::new(Trainer::new(checked, Cpu::seed_from_u64(config.seed), config, "cpu".into())))
+            Ok(Box::new(Trainer::new(checked, Cpu::seed_from_u64(config.seed), config, "cpu".into())?))
         }
         #[cfg(feature = "cuda")]
         DeviceKind::Cuda(_) if config.optimizer.clip.is_some() => Err(BuildError::ClipOnCuda),
         #[cfg(feature = "cuda")]
         DeviceKind::Cuda(ordinal) => {
             let dev = Cuda::try_build(ordinal, config.seed).map_err(|e| BuildError::Cuda(ordinal, format!("{e:?}")))?;
-            Ok(Box::new(Trainer::new(checked, dev, config, format!("cuda:{ordinal}"))))
+            Ok(Box::new(Trainer::new(checked, dev, config, format!("cuda:{ordinal}"))?))
         }
         #[cfg(not(feature = "cuda"))]
         DeviceKind::Cuda(_) => Err(BuildError::NoCuda),
@@ -296,14 +260,14 @@ pub struct Trainer<D: Kernels<f32>> {
 }
 
 impl<D: Kernels<f32>> Trainer<D> {
-    pub fn new(checked: Arc<Checked>, dev: D, config: &BuildConfig, device: String) -> Self {
-        Trainer {
-            model: Model::new(checked, dev, config.seed),
+    pub fn new(checked: Arc<Checked>, dev: D, config: &BuildConfig, device: String) -> Result<Self, BuildError> {
+        Ok(Trainer {
+            model: Model::new(checked, &config.forwards, dev, config.seed)?,
             adam: Adam::new(config.optimizer),
             fusion: config.fusion,
             device,
             steps: 0,
-        }
+        })
     }
 
     fn mode(&self, train: bool) -> Mode {
@@ -316,7 +280,7 @@ where
     On: Select<f32, D, OwnedTape<f32, D>> + Select<f32, D, NoneTape>,
 {
     fn flops_per_sample(&self, objective: Objective) -> TrainingFlops {
-        training_flops(&self.model.checked, objective)
+        self.model.checked.plan(objective).training
     }
 
     fn train_step(&mut self, batch: &Batch, lr: f64) -> f32 {
@@ -363,7 +327,9 @@ where
             return Err(format!("the weights do not match the model (first differences: {missing:?})"));
         }
         for (name, _, values) in &weights.tensors {
-            self.model.params.set(name, values);
+            if !self.model.params.set(name, values) {
+                return Err(format!("the weights of `{name}` do not fit the model's tensor"));
+            }
         }
         Ok(())
     }

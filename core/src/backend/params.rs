@@ -5,7 +5,8 @@
 //! ranks are made with `reshape_like`, which on a contiguous tensor is free and keeps the tensor
 //! id, so all views of a parameter accumulate into the one gradient buffer keyed by that id.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use dfdx::prelude::*;
 
@@ -28,13 +29,17 @@ pub struct ParamStore<E: Dtype, D: Device<E>> {
     dev: D,
     params: Vec<(String, Param<E, D>)>,
     index: HashMap<String, usize>,
+    /// Names the forward pass has read through [`ParamStore::vector`] and [`ParamStore::matrix`]
+    /// (shared by clones): the conformance suite checks that every stored tensor is read.
+    reads: Arc<Mutex<BTreeSet<String>>>,
 }
 
 /// Draws `n` values from `init` in f64, so that f32 and f64 stores built from the same seed hold
 /// the same weights up to rounding.
 pub fn sample(init: Init, rng: &mut Rng, n: usize) -> Vec<f64> {
     match init {
-        Init::Normal { std } => (0..n).map(|_| std * standard_normal(rng)).collect(),
+        // One normal per pair: the initialisation streams predate the pairing.
+        Init::Normal { std } => (0..n).map(|_| std * rng.normal_pair().0).collect(),
         Init::Uniform { bound } => (0..n).map(|_| (2.0 * rng.next_f64() - 1.0) * bound).collect(),
         Init::XavierUniform { fan_in, fan_out } => {
             let bound = (6.0 / (fan_in + fan_out) as f64).sqrt();
@@ -45,19 +50,12 @@ pub fn sample(init: Init, rng: &mut Rng, n: usize) -> Vec<f64> {
     }
 }
 
-/// Box-Muller in f64.
-fn standard_normal(rng: &mut Rng) -> f64 {
-    let u1 = 1.0 - rng.next_f64(); // (0, 1]: ln stays finite
-    let u2 = rng.next_f64();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
 impl<E: Dtype, D: Device<E>> ParamStore<E, D> {
     /// The parameters of a checked model, initialised from `seed`: each parameter draws from
     /// its own stream (forked by position), so adding a layer does not reshuffle the others.
     pub fn from_specs<'a>(dev: D, specs: impl IntoIterator<Item = &'a ParamSpec>, seed: u64) -> Self {
         let root = Rng::new(seed);
-        let mut store = ParamStore { dev, params: Vec::new(), index: HashMap::new() };
+        let mut store = ParamStore { dev, params: Vec::new(), index: HashMap::new(), reads: Arc::default() };
         for (i, spec) in specs.into_iter().enumerate() {
             let dims: Vec<usize> = spec.shape.iter().map(|&d| d as usize).collect();
             if let Some(target) = &spec.tied_to {
@@ -94,11 +92,26 @@ impl<E: Dtype, D: Device<E>> ParamStore<E, D> {
 
     /// A rank-1 view (biases, norm gains). Cheap: clones an `Arc`.
     pub fn vector(&self, name: &str) -> Tensor1<E, D> {
+        self.note_read(name);
         self.param(name).value.clone()
+    }
+
+    fn note_read(&self, name: &str) {
+        let mut reads = self.reads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !reads.contains(name) {
+            reads.insert(name.to_string());
+        }
+    }
+
+    /// The stored tensors' names (aliases resolved) read by forward passes so far.
+    pub fn reads(&self) -> BTreeSet<String> {
+        let reads = self.reads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        reads.iter().filter_map(|n| self.index.get(n)).map(|&i| self.params[i].0.clone()).collect()
     }
 
     /// A rank-2 view (weights, embedding tables), same id as the stored tensor.
     pub fn matrix(&self, name: &str) -> Tensor2<E, D> {
+        self.note_read(name);
         let p = self.param(name);
         let cols = p.dims.last().copied().unwrap_or(1);
         p.value.clone().reshape_like(&(p.value.shape().0 / cols, cols))
@@ -113,10 +126,6 @@ impl<E: Dtype, D: Device<E>> ParamStore<E, D> {
         self.params.iter_mut().map(|(n, p)| (n.as_str(), p))
     }
 
-    pub fn num_params(&self) -> usize {
-        self.params.iter().map(|(_, p)| p.value.shape().0).sum()
-    }
-
     /// Copies values into a stored parameter; `false` if the name or length does not match.
     pub fn set(&mut self, name: &str, values: &[E]) -> bool {
         match self.index.get(name) {
@@ -126,23 +135,6 @@ impl<E: Dtype, D: Device<E>> ParamStore<E, D> {
             }
             _ => false,
         }
-    }
-
-    /// The same weights on another dtype (used by the f64 gradient checks).
-    pub fn to_dtype<E2: Dtype>(&self) -> ParamStore<E2, D>
-    where
-        D: Device<E2>,
-    {
-        let params = self
-            .params
-            .iter()
-            .map(|(n, p)| {
-                let data = p.value.as_vec().iter().map(|v| E2::from_f64(v.to_f64().unwrap()).unwrap()).collect();
-                let value = self.dev.tensor_from_vec(data, *p.value.shape());
-                (n.clone(), Param { dims: p.dims.clone(), value })
-            })
-            .collect();
-        ParamStore { dev: self.dev.clone(), params, index: self.index.clone() }
     }
 
     /// The same weights on a fresh device (for CPU: a differently seeded RNG).
@@ -155,6 +147,6 @@ impl<E: Dtype, D: Device<E>> ParamStore<E, D> {
                 (n.clone(), Param { dims: p.dims.clone(), value })
             })
             .collect();
-        ParamStore { dev, params, index: self.index.clone() }
+        ParamStore { dev, params, index: self.index.clone(), reads: self.reads.clone() }
     }
 }

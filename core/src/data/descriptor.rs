@@ -2,7 +2,7 @@
 //!
 //! A descriptor names the corpus's files (with size, SHA-256 and download URL), its split sets
 //! (whole files, or byte ranges of one file) and its tokenizers. The built-in descriptors in
-//! `corpora/*.ron` are compiled into the binary; any other descriptor file can be loaded with
+//! `core/corpora/*.ron` are compiled into the binary; any other descriptor file can be loaded with
 //! [`Descriptor::from_file`], or dropped as `<name>.ron` into a data directory (see
 //! [`Catalog::discover`]), so a new corpus needs no code change.
 
@@ -15,9 +15,9 @@ use super::error::{DataError, closest};
 
 /// The built-in descriptors: `(name, RON source)`, embedded so the tool works from any folder.
 const BUILTIN: [(&str, &str); 3] = [
-    ("tiny-shakespeare", include_str!("../../../corpora/tiny-shakespeare.ron")),
-    ("ptb", include_str!("../../../corpora/ptb.ron")),
-    ("wikitext-2", include_str!("../../../corpora/wikitext-2.ron")),
+    ("tiny-shakespeare", include_str!("../../corpora/tiny-shakespeare.ron")),
+    ("ptb", include_str!("../../corpora/ptb.ron")),
+    ("wikitext-2", include_str!("../../corpora/wikitext-2.ron")),
 ];
 
 /// One corpus: its files, split sets and tokenizers.
@@ -354,7 +354,7 @@ fn snippet(source: &str, line: usize, column: usize) -> String {
 /// Where a descriptor came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
-    /// Compiled into the binary from `corpora/NAME.ron`.
+    /// Compiled into the binary from `core/corpora/NAME.ron`.
     Builtin,
     /// Read from this file.
     File(std::path::PathBuf),
@@ -462,7 +462,7 @@ mod tests {
 
     #[test]
     fn semantic_errors_name_the_problem() {
-        let src = include_str!("../../../corpora/ptb.ron")
+        let src = include_str!("../../corpora/ptb.ron")
             .replace("train: File(\"ptb.train.txt\")", "train: File(\"ptb.training.txt\")");
         let err = Descriptor::from_str(&src, "test").unwrap_err().to_string();
         assert!(err.contains("`ptb.training.txt`, which is not in `files`"), "{err}");

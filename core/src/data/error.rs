@@ -27,7 +27,7 @@ pub enum DataError {
 
     /// A descriptor that is not valid RON for the descriptor types.
     #[error(
-        "malformed corpus descriptor {origin}:{line}:{column}: {message}\n{snippet}help: descriptors follow the format of the built-in ones in `corpora/*.ron`"
+        "malformed corpus descriptor {origin}:{line}:{column}: {message}\n{snippet}help: descriptors follow the format of the built-in ones in `core/corpora/*.ron`"
     )]
     DescriptorSyntax {
         /// Where the descriptor came from (a path, or `built-in NAME`).

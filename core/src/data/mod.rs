@@ -3,7 +3,7 @@
 //! The path from files on disk to batches, one module per step:
 //!
 //! ```text
-//! corpora/*.ron --descriptor--> Descriptor --locate (search, SHA-256)--> Corpus (verified text)
+//! core/corpora/*.ron --descriptor--> Descriptor --locate (search, SHA-256)--> Corpus (verified text)
 //!   --tokenizer--> Dataset (vocabulary, one TokenStream per split) --sampler--> Batch
 //! ```
 //!

@@ -15,14 +15,8 @@ use super::error::DataError;
 use super::tokenizer::TokenStream;
 use crate::rng::Rng;
 
-/// Which positions of a window are scored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Objective {
-    /// Only the token after the window: `targets` has shape `[batch]` (the study's).
-    Last,
-    /// Every position predicts its next token: `targets` has shape `[batch, context]`.
-    All,
-}
+/// Which positions of a window are scored: part of the language crate's FLOP plan.
+pub use crate::ir::Objective;
 
 /// One batch of windows.
 ///
@@ -41,13 +35,6 @@ pub struct Batch {
     pub targets: Vec<u32>,
     /// Which positions the targets belong to.
     pub objective: Objective,
-}
-
-impl Batch {
-    /// The number of predictions this batch scores.
-    pub fn n_targets(&self) -> usize {
-        self.targets.len()
-    }
 }
 
 /// Which windows a sampler serves per epoch.

@@ -110,14 +110,14 @@ fn prepare(
 ) -> Result<Option<Prepared>, ExperimentError> {
     let wrap = |e: api::Error| ExperimentError::Cell { cell: cell.name(), source: Box::new(e) };
     let spec = ModelSpec::file(&cell.file).with_overrides(cell.overrides.clone());
-    let batch = experiment.settings.batch.unwrap_or(64);
+    let batch = experiment.settings.batch.unwrap_or(crate::ir::DEFAULT_BATCH as usize);
     let checked = spec.check(dataset.vocab_size(), batch).map_err(|d| wrap(d.into()))?;
-    if !api::objective_fits(&checked, cell.objective) {
+    if !checked.fits(cell.objective) {
         return Ok(None);
     }
     let config = cell_config(experiment, cell, dataset, &checked).map_err(|e| wrap(e.into()))?;
     // A budget too small for one step is an error now, not after other cells trained.
-    let per_sample = crate::backend::model::training_flops(&checked, config.objective);
+    let per_sample = checked.plan(config.objective).training;
     let windows = Sampler::new(&dataset.train, config.train_sampler()).map_err(|e| wrap(e.into()))?.windows_per_epoch();
     let budget = train::Budget::new(config.budget, config.convention, per_sample).map_err(|e| wrap(e.into()))?;
     budget.plan(EpochShape { batch_size: config.batch, windows }).map_err(|e| wrap(e.into()))?;
@@ -164,7 +164,7 @@ fn cell_config(
             // The study's count: 2 x parameters x tokens, over whole epochs of windows.
             c.validate()?;
             let sampler = Sampler::new(&dataset.train, c.train_sampler())?;
-            let per_sample = crate::backend::model::training_flops(checked, c.objective).paper;
+            let per_sample = checked.plan(c.objective).training.paper;
             c.budget = per_sample as f64 * sampler.windows_per_epoch() as f64 * epochs as f64;
             c.convention = Convention::Paper;
             if s.eval_interval.is_none() {

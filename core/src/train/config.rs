@@ -115,13 +115,13 @@ enum ObjectiveDef {
 }
 
 fn default_objective() -> Objective {
-    Objective::Last
+    Objective::default()
 }
 fn default_convention() -> Convention {
     Convention::Exact
 }
 fn default_batch() -> usize {
-    64
+    crate::ir::DEFAULT_BATCH as usize
 }
 fn default_seed() -> u64 {
     1

@@ -10,7 +10,7 @@ use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tinyarch::ir::{self, Convention, Limits};
-use tinyarch::{Diagnostics, Options, Registry};
+use tinyarch::{Diagnostics, Objective, Options, Registry};
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +35,9 @@ enum Command {
         /// The FLOP convention a budget would use.
         #[arg(long, value_enum, default_value_t = Flops::Exact)]
         flops: Flops,
+        /// The objective whose computation is shown: what `run` trains and charges by default.
+        #[arg(long, value_enum, default_value_t = ObjectiveArg::default())]
+        objective: ObjectiveArg,
     },
     /// Print the compiled graph of a model.
     Graph {
@@ -59,6 +62,7 @@ enum Command {
         file: PathBuf,
         #[command(flatten)]
         model: ModelArgs,
+        /// Which positions the loss scores (the benchmark times every position by default).
         #[arg(long, value_enum, default_value_t = ObjectiveArg::All)]
         objective: ObjectiveArg,
         #[arg(long, default_value_t = 10)]
@@ -94,7 +98,7 @@ pub struct ModelArgs {
     #[arg(long = "set", value_name = "NAME=VALUE")]
     set: Vec<String>,
     /// Batch size the memory estimate assumes.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = tinyarch::ir::DEFAULT_BATCH)]
     pub batch: u64,
     /// Largest training memory accepted, in GiB.
     #[arg(long, value_name = "GIB", default_value_t = 16.0)]
@@ -137,19 +141,30 @@ impl From<Flops> for Convention {
     }
 }
 
+/// `--objective`, for every command that takes one.
 #[derive(Clone, Copy, ValueEnum)]
-enum ObjectiveArg {
+pub enum ObjectiveArg {
     /// Only the token after the window (the study's).
     Last,
     /// Every position predicts its next token.
     All,
 }
 
-impl From<ObjectiveArg> for tinyarch::data::Objective {
+impl Default for ObjectiveArg {
+    /// `run`'s default, and so `check`'s.
+    fn default() -> ObjectiveArg {
+        match Objective::default() {
+            Objective::Last => ObjectiveArg::Last,
+            Objective::All => ObjectiveArg::All,
+        }
+    }
+}
+
+impl From<ObjectiveArg> for Objective {
     fn from(o: ObjectiveArg) -> Self {
         match o {
-            ObjectiveArg::Last => tinyarch::data::Objective::Last,
-            ObjectiveArg::All => tinyarch::data::Objective::All,
+            ObjectiveArg::Last => Objective::Last,
+            ObjectiveArg::All => Objective::All,
         }
     }
 }
@@ -169,7 +184,7 @@ fn report(diagnostics: &Diagnostics) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { files, model, flops } => {
+        Command::Check { files, model, flops, objective } => {
             let files = match tinyarch::lang::model_files(&files) {
                 Ok(f) => f,
                 Err(e) => {
@@ -184,7 +199,7 @@ fn main() -> ExitCode {
                 }
                 println!("{}", file.display());
                 match model.compile(file) {
-                    Ok(checked) => print!("{}", ir::check_table(&checked, flops.into())),
+                    Ok(checked) => print!("{}", ir::check_table(&checked, flops.into(), objective.into())),
                     Err(d) => {
                         failed += 1;
                         report(&d);

@@ -11,11 +11,11 @@ use clap::ValueEnum;
 use tinyarch::Checked;
 use tinyarch::api::{self, ModelSpec};
 use tinyarch::backend::DeviceKind as Device;
-use tinyarch::data::{self, Dataset, Locator, Objective, Sampler};
+use tinyarch::data::{self, Dataset, Locator, Sampler};
 use tinyarch::train::{self, EvalProtocol, Progress, RunConfig, RunRecord, SampleConfig, Status, interrupt};
 use tinyarch::units::{human, thousands};
 
-use super::{Flops, report};
+use super::{Flops, ObjectiveArg, report};
 
 /// `println!` that ignores a closed stdout instead of panicking.
 macro_rules! say {
@@ -44,7 +44,7 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Flops::Exact)]
     flops: Flops,
     /// `last`: predict the token after each window (the study's); `all`: every position.
-    #[arg(long, value_enum, default_value_t = ObjectiveArg::Last)]
+    #[arg(long, value_enum, default_value_t = ObjectiveArg::default())]
     objective: ObjectiveArg,
     /// Rows per batch.
     #[arg(long)]
@@ -113,12 +113,6 @@ pub struct SampleArgs {
     device: DeviceArg,
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ObjectiveArg {
-    Last,
-    All,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -211,7 +205,7 @@ fn run_one(
     is_chars: bool,
     file: &Path,
 ) -> Result<RunRecord, Option<Box<dyn std::fmt::Display>>> {
-    let batch = args.batch.or(base.map(|c| c.batch)).unwrap_or(64);
+    let batch = args.batch.or(base.map(|c| c.batch)).unwrap_or(tinyarch::ir::DEFAULT_BATCH as usize);
     let spec = ModelSpec::file(file).with_overrides(args.set.clone());
     // Checked first for the context, which the settings take from the model.
     let checked = spec.check(dataset.vocab_size(), batch).map_err(|d| {
@@ -258,10 +252,7 @@ fn run_config(
     if let Some(lr) = args.lr {
         c.optimizer.lr = lr;
     }
-    c.objective = match args.objective {
-        ObjectiveArg::Last => Objective::Last,
-        ObjectiveArg::All => Objective::All,
-    };
+    c.objective = args.objective.into();
     if base.is_none() {
         (c.train, c.eval) = RunConfig::default_protocols(c.objective, is_chars);
     }

@@ -107,6 +107,7 @@ pub fn attention_core_composite<E: Dtype, D: Kernels<E>, T: Tape<E, D>>(
     let q = q.permute::<_, Axes4<0, 2, 1, 3>>(); // [B, H, Tq, Dh]
     let kt = k.permute::<_, Axes4<0, 2, 3, 1>>(); // [B, H, Dh, Tk]
     let v = v.permute::<_, Axes4<0, 2, 1, 3>>(); // [B, H, Tk, Dh]
+    super::count::record_matmul(b * h, tq, dh, tk);
     let scores = q.matmul(kt); // [B, H, Tq, Tk]
     let scale = 1.0 / (dh as f64).sqrt();
     let probs = if fused_softmax {
@@ -115,6 +116,7 @@ pub fn attention_core_composite<E: Dtype, D: Kernels<E>, T: Tape<E, D>>(
         let probs = masked_softmax(scores, scale, false);
         if p > 0.0 { probs.dropout(p) } else { probs }
     }; // [B, H, Tq, Tk]
+    super::count::record_matmul(b * h, tq, tk, dh);
     let y = probs.matmul(v); // [B, H, Tq, Dh]
     y.permute::<_, Axes4<0, 2, 1, 3>>().reshape_like(&(b * tq, c)) // [B*Tq, C] (copies)
 }

@@ -19,6 +19,19 @@ pub enum Activation {
     Silu,
 }
 
+impl From<tinyarch_lang::layers::activation::Activation> for Activation {
+    /// Every activation kind of the language has its kernel: a new one fails to compile here.
+    fn from(a: tinyarch_lang::layers::activation::Activation) -> Activation {
+        use tinyarch_lang::layers::activation::Activation as Kind;
+        match a {
+            Kind::Relu => Activation::Relu,
+            Kind::Gelu => Activation::Gelu,
+            Kind::Tanh => Activation::Tanh,
+            Kind::Silu => Activation::Silu,
+        }
+    }
+}
+
 /// Token lookup: `table[tokens]`. The table is retaped because it starts a branch of the graph:
 /// a gather on an untaped tensor would not be recorded.
 pub fn embedding<E: Dtype, D: Device<E>, T: Tape<E, D>>(
@@ -34,6 +47,8 @@ pub fn matmul_t<E: Dtype, D: Device<E>, T: Tape<E, D> + Merge<R>, R: Tape<E, D>>
     x: Tensor2<E, D, T>, // [N, in]
     w: Tensor2<E, D, R>, // [out, in]
 ) -> Tensor2<E, D, T> {
+    let ((n, k), out) = (*x.shape(), w.shape().0);
+    super::count::record_matmul(1, n, k, out);
     x.matmul(w.permute::<(usize, usize), Axes2<1, 0>>()) // [N, out]
 }
 

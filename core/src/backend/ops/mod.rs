@@ -4,7 +4,7 @@
 //! CUDA). With [`Mode::fusion`] they dispatch to the device's fused kernels
 //! ([`crate::backend::Kernels`]), which must agree with them.
 //!
-//! Tape rules that every function here follows (see NOTES.md, "traps"):
+//! Tape rules that every function here follows:
 //! - only the tensor carrying the tape records ops; a second consumer of a taped tensor gets
 //!   `x.retaped::<T>()` (same id, empty tape) so its ops are recorded and the tapes merge later;
 //! - ops on parameters that start a branch (embeddings, sliced weights) retape the parameter;
@@ -12,6 +12,7 @@
 
 mod attention;
 mod basic;
+pub mod count;
 mod loss;
 mod rope;
 

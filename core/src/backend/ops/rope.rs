@@ -64,6 +64,7 @@ impl<E: Dtype, D: Device<E>> Rope<E, D> {
         let sin = self.sin.clone().slice((offset..offset + tq, ..)); // [Tq, Dh]
         let cos = cos.broadcast_like::<_, Axes2<0, 2>>(&shape); // [B, Tq, H, Dh]
         let sin = sin.broadcast_like::<_, Axes2<0, 2>>(&shape); // [B, Tq, H, Dh]
+        // Not recorded in `count`: the model's accounting charges RoPE as elementwise work.
         let rotated = x.retaped::<T>().reshape_like(&(b * tq * h, dh)).matmul(self.rot.clone()).reshape_like(&shape); // [B, Tq, H, Dh]
         x * cos + rotated * sin
     }

@@ -21,7 +21,7 @@ use super::simd::{max, sum_by, sum_by2, vectorized};
 use super::{Real, to_host, with_grad_out, zeros};
 use crate::backend::Tensor2;
 use crate::backend::kernels::AttnLayout;
-use crate::backend::ops::Rope;
+use crate::backend::ops::{self, Rope};
 
 pub fn attention_core<E: Real, T: Tape<E, Cpu>>(
     q_src: Tensor2<E, Cpu, T>,          // [B*Tq, Wq], q at columns q_col..q_col+C
@@ -106,6 +106,9 @@ pub fn attention_core<E: Real, T: Tape<E, Cpu>>(
         )
     });
 
+    // S = Q K^T and Y = P V for every sequence and head.
+    ops::count::record_matmul(b * h, tq, dh, tk);
+    ops::count::record_matmul(b * h, tq, tk, dh);
     let out = dev.tensor_from_vec(y, (nq, c));
     let out_ref = out.clone();
     tape.add_backward_op(move |grads| {

@@ -14,7 +14,7 @@ use super::bias_act::{Epilogue, add_column_sums};
 use super::gemm::{View, par_matmul};
 use super::rng::DropMask;
 use super::{Real, to_host, with_grad_out, zeros};
-use crate::backend::ops::Activation;
+use crate::backend::ops::{self, Activation};
 use crate::backend::{Tensor1, Tensor2};
 
 pub fn linear<E: Real, T: Tape<E, Cpu>>(
@@ -40,6 +40,7 @@ pub fn linear<E: Real, T: Tape<E, Cpu>>(
 
     let mut y = zeros(n * f);
     par_matmul((n, k, f), &xs, View::rows(0, k), &ws, wt, &mut y, View::rows(0, f), false);
+    ops::count::record_matmul(1, n, k, f);
     let epi = Epilogue::forward(&mut y, f, &bs[rows.clone()], act, mask, T::OWNS_TAPE);
 
     let out = x.device().tensor_from_vec(y, (n, f));
