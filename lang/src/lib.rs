@@ -217,42 +217,13 @@ impl Loader<'_> {
                 );
                 continue;
             };
-            let relative = Path::new(&u.path);
-            if relative.is_absolute()
-                || relative.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-            {
-                self.errors.push(
-                    Diagnostic::new(
-                        Code::IncludeEscapes,
-                        format!("`use \"{}\"` leaves the directory of the including file", u.path),
-                    )
-                    .at(u.span, "absolute paths and `..` are not allowed")
-                    .help("keep shared blocks beside the model, or in a folder below it"),
-                );
-                continue;
-            }
-            let path = dir.join(relative);
-            let canonical = match path.canonicalize() {
-                Ok(c) => c,
-                Err(e) => {
-                    self.errors.push(
-                        Diagnostic::new(Code::IncludeNotFound, format!("cannot read `{}`: {e}", path.display()))
-                            .at(u.span, "included here"),
-                    );
+            let (path, canonical) = match locate(u, dir, canonical_dir) {
+                Ok(found) => found,
+                Err(d) => {
+                    self.errors.push(d);
                     continue;
                 }
             };
-            // A symlink can still point outside: compare the real paths.
-            if !canonical.starts_with(canonical_dir) {
-                self.errors.push(
-                    Diagnostic::new(
-                        Code::IncludeEscapes,
-                        format!("`use \"{}\"` leads outside the including file's directory", u.path),
-                    )
-                    .at(u.span, format!("resolves to `{}`", canonical.display())),
-                );
-                continue;
-            }
             if stack.contains(&canonical) {
                 self.errors.push(
                     Diagnostic::new(Code::IncludeCycle, format!("`{}` includes itself through a cycle", u.path))
@@ -290,6 +261,35 @@ impl Loader<'_> {
             self.blocks.extend(parsed.blocks);
         }
     }
+}
+
+/// The file a `use` names, as written (joined to `dir`) and as its real path, if it may be
+/// included: relative, without `..`, and inside the including file's directory.
+fn locate(u: &ast::Use, dir: &Path, canonical_dir: &Path) -> Result<(PathBuf, PathBuf), Diagnostic> {
+    let relative = Path::new(&u.path);
+    if relative.is_absolute() || relative.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(Diagnostic::new(
+            Code::IncludeEscapes,
+            format!("`use \"{}\"` leaves the directory of the including file", u.path),
+        )
+        .at(u.span, "absolute paths and `..` are not allowed")
+        .help("keep shared blocks beside the model, or in a folder below it"));
+    }
+    let path = dir.join(relative);
+    let canonical = path.canonicalize().map_err(|e| {
+        Diagnostic::new(Code::IncludeNotFound, format!("cannot read `{}`: {e}", path.display()))
+            .at(u.span, "included here")
+    })?;
+    // A symlink can still point outside: compare the real paths.
+    if !canonical.starts_with(canonical_dir) {
+        return Err(Diagnostic::new(
+            Code::IncludeEscapes,
+            format!("`use \"{}\"` leads outside the including file's directory", u.path),
+        )
+        .at(u.span, format!("resolves to `{}`", canonical.display())));
+    }
+    Ok((path, canonical))
 }
 
 /// Parses, resolves and checks a model file with the built-in layers and default limits.

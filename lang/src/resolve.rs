@@ -2,7 +2,7 @@
 //! looked up in the registry and their arguments checked against the kind's declaration.
 //! The result is the flat graph IR. Every error found is reported, not only the first.
 
-use super::ast::{Arg, Definition, Ident, Stmt, StmtKind};
+use super::ast::{Arg, Definition, Expr, Ident, Stmt, StmtKind};
 use super::eval::{Evaluated, Scope, eval, unknown_name};
 use crate::diag::{Code, Diagnostic, Span, did_you_mean};
 use crate::ir::{Constant, Dim, ModelParam, Node, NodeId, Op};
@@ -262,78 +262,11 @@ impl<'a> Resolver<'a> {
     fn stmt(&mut self, stmt: &'a Stmt, scope: &Scope, prefix: &str, names: &mut Names, x: NodeId) -> NodeId {
         let label = stmt.label.as_ref();
         match &stmt.kind {
-            StmtKind::Call { callee, args } => {
-                if let Some(&block) = self.blocks.get(callee.name.as_str()) {
-                    return self.block_call(block, callee, args, label, scope, prefix, names, x);
-                }
-                let Some(kind) = self.registry.get(&callee.name).cloned() else {
-                    let mut candidates: Vec<&str> = self.registry.names().collect();
-                    candidates.extend(self.blocks.keys().copied());
-                    let d = Diagnostic::new(Code::UnknownLayer, format!("unknown layer `{}`", callee.name))
-                        .at(callee.span, "no layer kind or block has this name");
-                    let d = match did_you_mean(&callee.name, candidates) {
-                        Some(best) => d.help(format!("did you mean `{best}`?")),
-                        None => d.help("`tinyarch layers` lists every layer kind"),
-                    };
-                    self.errors.push(d);
-                    return x;
-                };
-                let Some(args) = self.layer_args(kind.as_ref(), callee, args, scope) else {
-                    return x;
-                };
-                let name = match names.claim(label, kind.name()) {
-                    Ok(n) => n,
-                    Err(d) => {
-                        self.errors.push(d);
-                        return x;
-                    }
-                };
-                let node = Node {
-                    path: format!("{prefix}{name}"),
-                    op: Op::Layer { kind, args },
-                    inputs: vec![x],
-                    span: callee.span,
-                };
-                self.push(node).unwrap_or(x)
-            }
-            StmtKind::Repeat { count, body } => {
-                let n = match eval(count, scope) {
-                    Ok(Evaluated { value: Constant::Int(n), .. }) if n >= 0 => n as u64,
-                    Ok(Evaluated { value: Constant::Ident(name), .. }) => {
-                        self.errors.push(unknown_name(&name, count, scope));
-                        return x;
-                    }
-                    Ok(v) => {
-                        self.errors.push(
-                            Diagnostic::new(
-                                Code::RepeatCount,
-                                format!("a repeat count must be a non-negative integer, not {}", v.value),
-                            )
-                            .at(count.span, "the count"),
-                        );
-                        return x;
-                    }
-                    Err(d) => {
-                        self.errors.push(d);
-                        return x;
-                    }
-                };
-                let name = match names.claim(label, "repeat") {
-                    Ok(n) => n,
-                    Err(d) => {
-                        self.errors.push(d);
-                        return x;
-                    }
-                };
-                let mut y = x;
-                for i in 0..n {
-                    if self.too_large {
-                        break;
-                    }
-                    y = self.body(body, scope, &format!("{prefix}{name}.{i}."), &mut Names::default(), y);
-                }
-                y
-            }
+            StmtKind::Call { callee, args } => match self.blocks.get(callee.name.as_str()) {
+                Some(&block) => self.block_call(block, callee, args, label, scope, prefix, names, x),
+                None => self.layer_call(callee, args, label, scope, prefix, names, x),
+            },
+            StmtKind::Repeat { count, body } => self.repeat(count, body, label, scope, prefix, names, x),
             StmtKind::If { condition, then, otherwise } => match eval(condition, scope) {
                 Ok(Evaluated { value: Constant::Bool(c), .. }) => {
                     self.body(if c { then } else { otherwise }, scope, prefix, names, x)
@@ -357,23 +290,115 @@ impl<'a> Resolver<'a> {
                     x
                 }
             },
-            StmtKind::Residual { keyword, body } => {
-                let name = match names.claim(label, "residual") {
-                    Ok(n) => n,
-                    Err(d) => {
-                        self.errors.push(d);
-                        return x;
-                    }
-                };
-                let y = match label {
-                    Some(_) => self.body(body, scope, &format!("{prefix}{name}."), &mut Names::default(), x),
-                    None => self.body(body, scope, prefix, names, x),
-                };
-                let span = label.map_or(*keyword, |l| l.span.to(*keyword));
-                let node = Node { path: format!("{prefix}{name}"), op: Op::Add, inputs: vec![y, x], span };
-                self.push(node).unwrap_or(x)
-            }
+            StmtKind::Residual { keyword, body } => self.residual(*keyword, body, label, scope, prefix, names, x),
         }
+    }
+
+    /// The name a statement's node gets in its scope, or `None` after reporting a duplicate.
+    fn claim(&mut self, names: &mut Names, label: Option<&Ident>, kind: &str) -> Option<String> {
+        names.claim(label, kind).map_err(|d| self.errors.push(d)).ok()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn layer_call(
+        &mut self,
+        callee: &Ident,
+        args: &[Arg],
+        label: Option<&Ident>,
+        scope: &Scope,
+        prefix: &str,
+        names: &mut Names,
+        x: NodeId,
+    ) -> NodeId {
+        let Some(kind) = self.registry.get(&callee.name).cloned() else {
+            let mut candidates: Vec<&str> = self.registry.names().collect();
+            candidates.extend(self.blocks.keys().copied());
+            let d = Diagnostic::new(Code::UnknownLayer, format!("unknown layer `{}`", callee.name))
+                .at(callee.span, "no layer kind or block has this name");
+            let d = match did_you_mean(&callee.name, candidates) {
+                Some(best) => d.help(format!("did you mean `{best}`?")),
+                None => d.help("`tinyarch layers` lists every layer kind"),
+            };
+            self.errors.push(d);
+            return x;
+        };
+        let Some(args) = self.layer_args(kind.as_ref(), callee, args, scope) else {
+            return x;
+        };
+        let Some(name) = self.claim(names, label, kind.name()) else {
+            return x;
+        };
+        let node =
+            Node { path: format!("{prefix}{name}"), op: Op::Layer { kind, args }, inputs: vec![x], span: callee.span };
+        self.push(node).unwrap_or(x)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn repeat(
+        &mut self,
+        count: &Expr,
+        body: &'a [Stmt],
+        label: Option<&Ident>,
+        scope: &Scope,
+        prefix: &str,
+        names: &mut Names,
+        x: NodeId,
+    ) -> NodeId {
+        let n = match eval(count, scope) {
+            Ok(Evaluated { value: Constant::Int(n), .. }) if n >= 0 => n as u64,
+            Ok(Evaluated { value: Constant::Ident(name), .. }) => {
+                self.errors.push(unknown_name(&name, count, scope));
+                return x;
+            }
+            Ok(v) => {
+                self.errors.push(
+                    Diagnostic::new(
+                        Code::RepeatCount,
+                        format!("a repeat count must be a non-negative integer, not {}", v.value),
+                    )
+                    .at(count.span, "the count"),
+                );
+                return x;
+            }
+            Err(d) => {
+                self.errors.push(d);
+                return x;
+            }
+        };
+        let Some(name) = self.claim(names, label, "repeat") else {
+            return x;
+        };
+        let mut y = x;
+        for i in 0..n {
+            if self.too_large {
+                break;
+            }
+            y = self.body(body, scope, &format!("{prefix}{name}.{i}."), &mut Names::default(), y);
+        }
+        y
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn residual(
+        &mut self,
+        keyword: Span,
+        body: &'a [Stmt],
+        label: Option<&Ident>,
+        scope: &Scope,
+        prefix: &str,
+        names: &mut Names,
+        x: NodeId,
+    ) -> NodeId {
+        let Some(name) = self.claim(names, label, "residual") else {
+            return x;
+        };
+        let y = match label {
+            Some(_) => self.body(body, scope, &format!("{prefix}{name}."), &mut Names::default(), x),
+            None => self.body(body, scope, prefix, names, x),
+        };
+        let span = label.map_or(keyword, |l| l.span.to(keyword));
+        let node = Node { path: format!("{prefix}{name}"), op: Op::Add, inputs: vec![y, x], span };
+        self.push(node).unwrap_or(x)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -448,12 +473,9 @@ impl<'a> Resolver<'a> {
         }
         self.stack.push(name);
         let y = match label {
-            Some(l) => match names.claim(Some(l), name) {
-                Ok(n) => self.body(&block.body, &inner, &format!("{prefix}{n}."), &mut Names::default(), x),
-                Err(d) => {
-                    self.errors.push(d);
-                    x
-                }
+            Some(l) => match self.claim(names, Some(l), name) {
+                Some(n) => self.body(&block.body, &inner, &format!("{prefix}{n}."), &mut Names::default(), x),
+                None => x,
             },
             None => self.body(&block.body, &inner, prefix, names, x),
         };

@@ -177,7 +177,8 @@ fn last_position(checked: &Arc<Checked>, forwards: &Forwards) -> Result<(), Stri
             let full = &all[(b * CONTEXT + CONTEXT - 1) * v..(b * CONTEXT + CONTEXT) * v];
             let pruned = &last[b * v..(b + 1) * v];
             let worst = full.iter().zip(pruned).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
-            if !(worst <= FORWARD_TOLERANCE) {
+            let finite = full.iter().chain(pruned).all(|v| v.is_finite());
+            if !finite || worst > FORWARD_TOLERANCE {
                 return Err(format!("{fusion:?} fusion: window {b}'s last row differs by {worst:e}"));
             }
         }

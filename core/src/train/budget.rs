@@ -70,7 +70,7 @@ pub struct Budget {
 
 /// How many steps a budget buys, computed before training.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Plan {
+pub struct StepPlan {
     pub steps: u64,
     /// Samples (rows) over all those steps.
     pub samples: u64,
@@ -114,7 +114,7 @@ impl Budget {
 
     /// The steps the budget buys when epochs have `shape`: steps go in sampler order and stop at
     /// the first one that would pass the budget. An error if not even the first step fits.
-    pub fn plan(&self, shape: EpochShape) -> Result<Plan, TrainError> {
+    pub fn plan(&self, shape: EpochShape) -> Result<StepPlan, TrainError> {
         if shape.batch_size == 0 || shape.windows == 0 {
             return Err(TrainError::config("an epoch has no samples", "use a positive batch size and sample count"));
         }
@@ -140,6 +140,6 @@ impl Budget {
         let full = ((left / self.step_cost(shape.batch_size)) as usize).min(shape.windows / shape.batch_size);
         steps += full as u64;
         samples += (full * shape.batch_size) as u64;
-        Ok(Plan { steps, samples, flops: FlopsUsed::of(samples, &self.per_sample) })
+        Ok(StepPlan { steps, samples, flops: FlopsUsed::of(samples, &self.per_sample) })
     }
 }

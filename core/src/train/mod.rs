@@ -25,7 +25,7 @@ mod runner;
 mod sample;
 mod schedule;
 
-pub use budget::{Budget, EpochShape, FlopsUsed, Plan};
+pub use budget::{Budget, EpochShape, FlopsUsed, StepPlan};
 pub use checkpoint::{Checkpoint, CheckpointMeta, load as load_checkpoint, load_into, save as save_checkpoint};
 pub use config::{EvalProtocol, RunConfig, TrainProtocol};
 pub use error::TrainError;

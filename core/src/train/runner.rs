@@ -14,7 +14,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::budget::{Budget, EpochShape, FlopsUsed, Plan};
+use super::budget::{Budget, EpochShape, FlopsUsed, StepPlan};
 use super::checkpoint::{self, CheckpointMeta};
 use super::config::RunConfig;
 use super::error::TrainError;
@@ -24,7 +24,7 @@ use super::interrupt;
 use super::model::{NotFinite, Trainable, Weights};
 use super::progress::{EvalEvent, Observer, StartEvent, StepEvent};
 use super::record::{self, CurvePoint, RunRecord, Status};
-use crate::data::{Dataset, Objective, Sampler};
+use crate::data::{Dataset, Sampler};
 
 /// The model as its author wrote it: saved as `model.model`, its includes beside it, so that the
 /// run folder rebuilds it (with the overrides of `run.ron`).
@@ -123,19 +123,7 @@ pub fn run(
         Ending::Interrupted => (Status::Interrupted, Some("interrupted by ctrl-c".to_string())),
     };
 
-    // Put back the selected weights: the best validation's, or the last step's.
-    let (selected_step, valid_nll) = match &t.best {
-        Some(Best { step, nll, weights: Some(weights) }) => {
-            if *step != t.steps {
-                model.load_weights(weights).map_err(TrainError::LoadWeights)?;
-            }
-            (Some(*step), Some(*nll))
-        }
-        // Diverged weights are worth nothing.
-        _ if status == Status::Diverged => (None, None),
-        // Otherwise the last step's weights, with their validation if it was evaluated.
-        _ => (Some(t.steps), t.last_valid.filter(|v| v.0 == t.steps).map(|v| v.1)),
-    };
+    let (selected_step, valid_nll) = select_weights(model, &t, status)?;
 
     let mut record = RunRecord {
         model: source.name.clone(),
@@ -144,10 +132,7 @@ pub fn run(
         split_set: data.split_set.clone(),
         tokenizer: data.tokenizer_name.clone(),
         vocab: data.vocab_size(),
-        objective: match config.objective {
-            Objective::Last => "last".into(),
-            Objective::All => "all".into(),
-        },
+        objective: config.objective.name().into(),
         convention: config.convention,
         budget: config.budget,
         flops_per_sample: FlopsUsed::of(1, &per_sample),
@@ -174,19 +159,7 @@ pub fn run(
     };
 
     if status == Status::Completed {
-        if let Some(test) = &samplers.test {
-            match evaluate(model, test, config.max_eval_batches) {
-                Some(e) => record.test_nll = Some(e.nll(config.average)),
-                None => interrupted(&mut record),
-            }
-        }
-        if record.status == Status::Completed {
-            match evaluate(model, &samplers.train_eval, Some(config.train_eval_batches)) {
-                Some(e) => record.train_nll = Some(e.nll(config.average)),
-                None => interrupted(&mut record),
-            }
-        }
-        (record.perplexity, record.bits_per_token) = RunRecord::derived(record.test_nll);
+        final_evaluation(model, &samplers, config, &mut record);
     }
 
     // The selected weights; a diverged run without a validation has none worth keeping.
@@ -205,6 +178,43 @@ pub fn run(
     record::append_record(out, &record)?;
     observer.end(&record);
     Ok(record)
+}
+
+/// Puts back the selected weights, the best validation's or the last step's, and returns the
+/// selected step with its validation NLL (none for a diverged run: its weights are worth nothing).
+fn select_weights(
+    model: &mut dyn Trainable,
+    t: &Training,
+    status: Status,
+) -> Result<(Option<u64>, Option<f64>), TrainError> {
+    Ok(match &t.best {
+        Some(Best { step, nll, weights: Some(weights) }) => {
+            if *step != t.steps {
+                model.load_weights(weights).map_err(TrainError::LoadWeights)?;
+            }
+            (Some(*step), Some(*nll))
+        }
+        _ if status == Status::Diverged => (None, None),
+        // Otherwise the last step's weights, with their validation if it was evaluated.
+        _ => (Some(t.steps), t.last_valid.filter(|v| v.0 == t.steps).map(|v| v.1)),
+    })
+}
+
+/// Test and train NLL of a completed run, with the figures derived from them.
+fn final_evaluation(model: &mut dyn Trainable, samplers: &Samplers, config: &RunConfig, record: &mut RunRecord) {
+    if let Some(test) = &samplers.test {
+        match evaluate(model, test, config.max_eval_batches) {
+            Some(e) => record.test_nll = Some(e.nll(config.average)),
+            None => interrupted(record),
+        }
+    }
+    if record.status == Status::Completed {
+        match evaluate(model, &samplers.train_eval, Some(config.train_eval_batches)) {
+            Some(e) => record.train_nll = Some(e.nll(config.average)),
+            None => interrupted(record),
+        }
+    }
+    (record.perplexity, record.bits_per_token) = RunRecord::derived(record.test_nll);
 }
 
 fn interrupted(record: &mut RunRecord) {
@@ -268,7 +278,7 @@ impl Training {
         samplers: &Samplers,
         config: &RunConfig,
         budget: &Budget,
-        plan: &Plan,
+        plan: &StepPlan,
         started: Instant,
         observer: &mut dyn Observer,
     ) -> Ending {
