@@ -267,8 +267,7 @@ impl Loader<'_> {
 /// included: relative, without `..`, and inside the including file's directory.
 fn locate(u: &ast::Use, dir: &Path, canonical_dir: &Path) -> Result<(PathBuf, PathBuf), Diagnostic> {
     let relative = Path::new(&u.path);
-    if relative.is_absolute() || relative.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-    {
+    if relative.is_absolute() || relative.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
         return Err(Diagnostic::new(
             Code::IncludeEscapes,
             format!("`use \"{}\"` leaves the directory of the including file", u.path),
