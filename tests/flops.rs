@@ -128,7 +128,7 @@ fn conventions_side_by_side() {
 
 /// Every `.model` file of the zoo.
 fn zoo_files() -> Vec<PathBuf> {
-    let files = tinyarch::lang::model_files(&[zoo("")]).unwrap();
+    let files: Vec<PathBuf> = tinyarch::lang::model_files(&[zoo("")]).unwrap().into_iter().map(|f| f.path).collect();
     assert!(files.len() >= 7, "{files:?}");
     files
 }

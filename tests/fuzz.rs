@@ -133,7 +133,10 @@ fn random_text(rng: &mut Rng) -> String {
 
 fn zoo() -> Vec<(PathBuf, String)> {
     let files = tinyarch::lang::model_files(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("models")]).unwrap();
-    files.into_iter().map(|f| (f.parent().unwrap().to_path_buf(), std::fs::read_to_string(&f).unwrap())).collect()
+    files
+        .into_iter()
+        .map(|f| (f.path.parent().unwrap().to_path_buf(), std::fs::read_to_string(&f.path).unwrap()))
+        .collect()
 }
 
 #[test]

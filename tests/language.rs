@@ -145,7 +145,7 @@ fn graphs_render_as_dot_and_json() {
 #[test]
 fn huge_repeats_are_refused_quickly() {
     let text = "model m(context = 4, d = 8) { embedding(dim = d) repeat 1000000000 { relu() } head() }";
-    assert_eq!(codes(text, Options::vocab(5)), vec![Code::Overflow]);
+    assert_eq!(codes(text, Options::vocab(5)), vec![Code::ExpansionLimit]);
 }
 
 /// A fresh directory in the system temp dir, unique per process and call.

@@ -14,7 +14,7 @@ fn every_zoo_model_compiles_to_its_snapshot() {
     let files = tinyarch::lang::model_files(&[root().join("models")]).unwrap();
     assert!(files.len() >= 6, "the zoo has the study's ladder and the GPT");
     for file in files {
-        let relative = file.strip_prefix(root()).unwrap();
+        let relative = file.path.strip_prefix(root()).unwrap();
         let checked = check_file(relative, &Options::vocab(65)).unwrap_or_else(|d| panic!("{}", d.render()));
         let name = relative.with_extension("").to_string_lossy().replace(['/', '\\'], "__");
         insta::assert_snapshot!(format!("graph__{name}"), render_graph(&checked, Format::Text));
@@ -41,7 +41,7 @@ fn options_for(text: &str) -> Options {
 fn every_error_case_renders_its_diagnostic() {
     insta::glob!("inputs/errors/*.model", |path| {
         let relative = path.strip_prefix(root()).unwrap();
-        let text = std::fs::read_to_string(path).unwrap();
+        let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
         let err = match check_file(relative, &options_for(&text)) {
             Ok(_) => panic!("{} should fail the check", relative.display()),
             Err(e) => e,
@@ -62,7 +62,7 @@ fn error_cases_cover_every_code() {
         }
         cases += 1;
         let relative = path.strip_prefix(root()).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
         if let Err(e) = check_file(relative, &options_for(&text)) {
             seen.extend(e.codes());
         }

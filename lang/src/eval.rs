@@ -16,6 +16,15 @@ pub struct Evaluated {
 
 const ATOM: u8 = 3;
 
+/// Longest symbol kept for a shape: past it, a value is written as its number, so symbols
+/// stay small however often blocks pass expressions to each other.
+const MAX_SYMBOL_LEN: usize = 64;
+
+/// `sym`, or the value's own text when `sym` is too long to be useful.
+fn symbol(sym: String, value: &Constant) -> (String, u8) {
+    if sym.len() <= MAX_SYMBOL_LEN { (sym, 0) } else { (value.to_string(), ATOM) }
+}
+
 impl Evaluated {
     pub fn atom(value: Constant, sym: impl Into<String>) -> Evaluated {
         Evaluated { value, sym: sym.into(), prec: ATOM }
@@ -67,14 +76,15 @@ pub fn eval(expr: &Expr, scope: &Scope) -> Result<Evaluated, Diagnostic> {
                 Constant::Float(f) => Constant::Float(-f),
                 _ => unreachable!("`number` returns numbers"),
             };
-            Ok(Evaluated { value, sym: format!("-{}", v.wrapped(ATOM)), prec: ATOM })
+            let (sym, prec) = symbol(format!("-{}", v.wrapped(ATOM)), &value);
+            Ok(Evaluated { value, sym, prec: prec.max(ATOM) })
         }
         ExprKind::Binary(op, l, r) => {
             let (a, b) = (number(l, scope)?, number(r, scope)?);
             let value = arithmetic(*op, &a.value, &b.value, expr, r)?;
             let p = op.precedence();
-            let sym = format!("{} {} {}", a.wrapped(p), op.symbol(), b.wrapped(p + 1));
-            Ok(Evaluated { value, sym, prec: p })
+            let (sym, prec) = symbol(format!("{} {} {}", a.wrapped(p), op.symbol(), b.wrapped(p + 1)), &value);
+            Ok(Evaluated { value, sym, prec: prec.max(p) })
         }
     }
 }
@@ -120,10 +130,12 @@ fn arithmetic(op: BinOp, a: &Constant, b: &Constant, expr: &Expr, rhs: &Expr) ->
                     if y == 0 {
                         return Err(division_by_zero(rhs));
                     }
-                    if x % y != 0 {
+                    // `checked_rem` is `None` only for `i64::MIN % -1`, whose quotient overflows.
+                    let remainder = x.checked_rem(y).ok_or_else(|| overflow(expr))?;
+                    if remainder != 0 {
                         return Err(Diagnostic::new(
                             Code::InexactDivision,
-                            format!("{x} / {y} leaves a remainder of {}", x % y),
+                            format!("{x} / {y} leaves a remainder of {remainder}"),
                         )
                         .at(expr.span, format!("{x} is not a multiple of {y}"))
                         .help("sizes are integers: choose values that divide evenly"));

@@ -18,6 +18,7 @@
 pub mod diag;
 pub mod ir;
 pub mod layers;
+pub mod limits;
 pub mod units;
 
 pub mod ast;
@@ -28,11 +29,12 @@ mod resolve;
 pub use diag::Diagnostics;
 pub use ir::{Checked, Convention, Limits, Objective};
 pub use layers::Registry;
+pub use limits::MAX_NODES;
 pub use parser::parse_file;
-pub use resolve::MAX_NODES;
 
 use crate::diag::{Code, Diagnostic, FileId, SourceMap, Span};
 use crate::ir::Graph;
+use std::io::Read as _;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -57,47 +59,88 @@ impl Options {
     }
 }
 
+/// A model file to check or train, and whether it was found by searching a directory (where
+/// block-only files are libraries, not errors).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelFile {
+    pub path: PathBuf,
+    pub found_in_directory: bool,
+}
+
 /// Expands directories into the `.model` files below them, sorted; files are kept as given.
-pub fn model_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+/// A directory with no `.model` file below it is an error. Symbolic links to directories are
+/// not followed, so a link cycle cannot loop.
+pub fn model_files(paths: &[PathBuf]) -> std::io::Result<Vec<ModelFile>> {
     let mut out = Vec::new();
     for path in paths {
         if path.is_dir() {
             let mut found = Vec::new();
-            collect(path, &mut found)?;
+            let mut pending = vec![path.clone()];
+            while let Some(dir) = pending.pop() {
+                for entry in std::fs::read_dir(&dir)? {
+                    let entry = entry?;
+                    let file = entry.path();
+                    if entry.file_type()?.is_dir() {
+                        pending.push(file);
+                    } else if file.extension().is_some_and(|e| e == "model") {
+                        found.push(file);
+                    }
+                }
+            }
+            if found.is_empty() {
+                let message = format!("no `.model` files in `{}`", path.display());
+                return Err(std::io::Error::new(std::io::ErrorKind::NotFound, message));
+            }
             found.sort();
-            out.extend(found);
+            out.extend(found.into_iter().map(|path| ModelFile { path, found_in_directory: true }));
         } else {
-            out.push(path.clone());
+            out.push(ModelFile { path: path.clone(), found_in_directory: false });
         }
     }
     Ok(out)
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "model") {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
 /// Reads, parses and resolves a model file and its includes.
 pub fn resolve_file(path: &Path, registry: &Registry, options: &Options) -> Result<Graph, Diagnostics> {
     let mut sources = SourceMap::new();
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => {
-            let d = Diagnostic::new(Code::IncludeNotFound, format!("cannot read `{}`: {e}", path.display()));
-            return Err(Diagnostics { sources, errors: vec![d] });
-        }
+    let root = match read_model(path, &path.display().to_string(), &mut sources) {
+        Ok(id) => id,
+        Err(d) => return Err(Diagnostics { sources, errors: vec![d] }),
     };
     let dir = path.parent().map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p }).map(Path::to_path_buf);
-    let root = sources.add(path.display().to_string(), text);
     resolve(sources, root, dir, registry, options)
+}
+
+/// A file of blocks and no model, meant for `use`, checked on its own: parsed, its includes
+/// loaded, its block names checked and every call in its blocks resolved to a layer kind or
+/// a block. Returns the names of the blocks it defines, or `None` when it defines a model
+/// (check it with [`resolve_file`]).
+pub fn check_library(path: &Path, registry: &Registry) -> Result<Option<Vec<String>>, Diagnostics> {
+    let mut sources = SourceMap::new();
+    let root = match read_model(path, &path.display().to_string(), &mut sources) {
+        Ok(id) => id,
+        Err(d) => return Err(Diagnostics { sources, errors: vec![d] }),
+    };
+    let root_ast = match parse_file(root, sources.text(root)) {
+        Ok(file) => file,
+        Err(d) => return Err(Diagnostics { sources, errors: vec![d] }),
+    };
+    if !root_ast.models.is_empty() || root_ast.blocks.is_empty() {
+        return Ok(None);
+    }
+    let dir = path.parent().map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p }).map(Path::to_path_buf);
+    let canonical = dir.as_ref().and_then(|d| d.canonicalize().ok());
+    let mut errors = Vec::new();
+    let mut loader = Loader { blocks: Vec::new(), loaded: Vec::new(), errors: &mut errors };
+    loader.includes(&mut sources, &root_ast, dir.as_deref(), canonical.as_deref(), &mut Vec::new());
+    let mut blocks = std::mem::take(&mut loader.blocks);
+    blocks.extend(root_ast.blocks.iter().cloned());
+    errors.extend(resolve::Resolver::new(registry, &blocks).library(&root_ast.blocks));
+    if errors.is_empty() {
+        Ok(Some(root_ast.blocks.iter().map(|b| b.name.name.clone()).collect()))
+    } else {
+        Err(Diagnostics { sources, errors })
+    }
 }
 
 /// Resolves a model given as text. `dir` is where its `use` paths start; without one,
@@ -234,18 +277,29 @@ impl Loader<'_> {
             if self.loaded.contains(&canonical) {
                 continue;
             }
+            if stack.len() >= limits::MAX_INCLUDE_DEPTH {
+                self.errors.push(
+                    Diagnostic::new(
+                        Code::TooDeep,
+                        format!("includes nest more than {} files deep", limits::MAX_INCLUDE_DEPTH),
+                    )
+                    .at(u.span, "one include too many")
+                    .help("include the shared files from the model's own file instead of from each other"),
+                );
+                continue;
+            }
             self.loaded.push(canonical.clone());
-            let text = match std::fs::read_to_string(&canonical) {
-                Ok(t) => t,
-                Err(e) => {
-                    self.errors.push(
-                        Diagnostic::new(Code::IncludeNotFound, format!("cannot read `{}`: {e}", path.display()))
-                            .at(u.span, "included here"),
-                    );
+            let id = match read_model(&canonical, &path.display().to_string(), sources) {
+                Ok(id) => id,
+                Err(d) if d.primary.is_some() => {
+                    self.errors.push(d.also(u.span, "included here"));
+                    continue;
+                }
+                Err(d) => {
+                    self.errors.push(d.at(u.span, "included here"));
                     continue;
                 }
             };
-            let id = sources.add(path.display().to_string(), text);
             let parsed = match parse_file(id, sources.text(id)) {
                 Ok(f) => f,
                 Err(d) => {
@@ -259,6 +313,44 @@ impl Loader<'_> {
             self.includes(sources, &parsed, Some(&sub_dir), Some(&sub_canonical), stack);
             stack.pop();
             self.blocks.extend(parsed.blocks);
+        }
+    }
+}
+
+/// Reads a model file into `sources` under `name`: a regular file of at most
+/// [`limits::MAX_FILE_BYTES`] bytes of UTF-8. A FIFO or a device is refused before it is
+/// opened, so nothing blocks. Text that is not UTF-8 is added as far as it is valid, and the
+/// error points at the first bad byte; other errors have no place in the file.
+fn read_model(path: &Path, name: &str, sources: &mut SourceMap) -> Result<FileId, Diagnostic> {
+    let cannot = |why: String| Diagnostic::new(Code::IncludeNotFound, format!("cannot read `{name}`: {why}"));
+    let meta = std::fs::metadata(path).map_err(|e| cannot(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(Diagnostic::new(Code::NotText, format!("`{name}` is not a regular file"))
+            .help("a model is read from a file on disk, not a pipe, device or directory"));
+    }
+    if meta.len() > limits::MAX_FILE_BYTES {
+        return Err(Diagnostic::new(
+            Code::NotText,
+            format!("`{name}` has {} bytes, more than a model file may ({})", meta.len(), limits::MAX_FILE_BYTES),
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::take(std::fs::File::open(path).map_err(|e| cannot(e.to_string()))?, limits::MAX_FILE_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(|e| cannot(e.to_string()))?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(sources.add(name.to_string(), text)),
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let byte = e.as_bytes()[offset];
+            let id = sources.add(name.to_string(), String::from_utf8_lossy(e.as_bytes()).into_owned());
+            let (line, column) = sources.line_col(Span::new(id, offset..offset));
+            Err(Diagnostic::new(
+                Code::NotText,
+                format!("`{name}` is not UTF-8: byte 0x{byte:02X} at offset {offset} (line {line}, column {column})"),
+            )
+            .at(Span::new(id, offset..offset + char::REPLACEMENT_CHARACTER.len_utf8()), "not UTF-8")
+            .help("save the file as UTF-8"))
         }
     }
 }

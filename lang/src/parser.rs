@@ -3,6 +3,7 @@
 
 use super::ast::*;
 use crate::diag::{Code, Diagnostic, FileId, Span};
+use crate::limits;
 use pest::Parser as _;
 use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
@@ -26,8 +27,10 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 pub fn parse_file(file: FileId, text: &str) -> Result<File, Diagnostic> {
     // Track literal tokens too, so an error can say "expected `)`".
     pest::set_error_detail(true);
+    limits::check_nesting(file, text)?;
     let mut pairs = Grammar::parse(Rule::file, text).map_err(|e| syntax_error(file, text, e))?;
     let root = pairs.next().expect("the grammar's `file` rule always yields one pair");
+    check_expression_lengths(file, &root)?;
     let mut out = File::default();
     for item in root.into_inner() {
         match item.as_rule() {
@@ -42,16 +45,38 @@ pub fn parse_file(file: FileId, text: &str) -> Result<File, Diagnostic> {
 
 /// Parses `name=value` as given to `--set`.
 pub fn parse_override(file: FileId, text: &str) -> Result<(Ident, Expr), Diagnostic> {
+    limits::check_nesting(file, text)?;
     let mut pairs = Grammar::parse(Rule::r#override, text).map_err(|e| {
         let mut d = syntax_error(file, text, e);
         d.code = Code::BadOverride;
         d.message = format!("`--set {text}` is not `name=value`");
         d.help("write overrides as `name=value`, for example `--set layers=4`")
     })?;
-    let mut inner = pairs.next().expect("`override` yields one pair").into_inner();
+    let root = pairs.next().expect("`override` yields one pair");
+    check_expression_lengths(file, &root)?;
+    let mut inner = root.into_inner();
     let name = ident(file, inner.next().expect("override has a name"));
     let value = expr(file, inner.next().expect("override has a value"));
     Ok((name, value))
+}
+
+/// Refuses an expression with more than [`limits::MAX_EXPRESSION_OPERATORS`] operators: the
+/// AST of a longer one would be deeper than the evaluator may recurse. Walks the parse tree
+/// without recursion; the outermost expression of a chain is met first.
+fn check_expression_lengths(file: FileId, root: &P) -> Result<(), Diagnostic> {
+    let is_operator = |p: &P| matches!(p.as_rule(), Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::neg);
+    for pair in root.clone().into_inner().flatten().filter(|p| p.as_rule() == Rule::expr) {
+        let operators = pair.clone().into_inner().flatten().filter(is_operator).count();
+        if operators > limits::MAX_EXPRESSION_OPERATORS {
+            return Err(Diagnostic::new(
+                Code::ExpressionTooLong,
+                format!("this expression has {operators} operators, more than {}", limits::MAX_EXPRESSION_OPERATORS),
+            )
+            .at(span(file, &pair), "too long")
+            .help("name its parts as model or block parameters"));
+        }
+    }
+    Ok(())
 }
 
 fn span(file: FileId, pair: &P) -> Span {

@@ -7,10 +7,18 @@ use super::eval::{Evaluated, Scope, eval, unknown_name};
 use crate::diag::{Code, Diagnostic, Span, did_you_mean};
 use crate::ir::{Constant, Dim, ModelParam, Node, NodeId, Op};
 use crate::layers::{ArgSpec, ArgType, ArgValue, Args, LayerKind, Registry};
+use crate::limits;
+use crate::units::thousands;
 use std::collections::{HashMap, HashSet};
 
-/// Expansion stops past this many nodes: `repeat 1000000000 { ... }` is an error, not a hang.
-pub const MAX_NODES: usize = 100_000;
+/// Each error once: a body expanded many times reports the same error at the same place.
+fn distinct(errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut seen = HashSet::new();
+    errors
+        .into_iter()
+        .filter(|d| seen.insert((d.code, d.primary.as_ref().map(|l| l.span), d.message.clone())))
+        .collect()
+}
 
 /// A `--set name=value`, parsed.
 pub struct Override {
@@ -33,12 +41,18 @@ pub struct Resolver<'a> {
     /// Blocks being expanded, to catch recursion.
     stack: Vec<&'a str>,
     too_large: bool,
+    /// Bodies being expanded now (see [`limits::MAX_EXPANSION_DEPTH`]).
+    depth: usize,
+    /// Statements and repeat iterations expanded so far (see [`limits::MAX_EXPANSION_STEPS`]).
+    steps: u64,
 }
 
 /// Default layer names already used in one scope, and explicit labels.
 #[derive(Default)]
 struct Names {
     taken: HashSet<String>,
+    /// Per kind, the suffix to try next: naming n unlabelled layers of a kind takes O(n).
+    next: HashMap<String, usize>,
 }
 
 impl Names {
@@ -55,12 +69,13 @@ impl Names {
             }
             return Ok(l.name.clone());
         }
-        let mut name = kind.to_string();
-        let mut n = 0;
+        let n = self.next.entry(kind.to_string()).or_insert(0);
+        let mut name = if *n == 0 { kind.to_string() } else { format!("{kind}_{n}") };
         while self.taken.contains(&name) {
-            n += 1;
+            *n += 1;
             name = format!("{kind}_{n}");
         }
+        *n += 1;
         self.taken.insert(name.clone());
         Ok(name)
     }
@@ -75,6 +90,8 @@ impl<'a> Resolver<'a> {
             nodes: Vec::new(),
             stack: Vec::new(),
             too_large: false,
+            depth: 0,
+            steps: 0,
         };
         for block in blocks {
             let name = block.name.name.as_str();
@@ -95,6 +112,36 @@ impl<'a> Resolver<'a> {
             }
         }
         resolver
+    }
+
+    /// Checks blocks that no model calls yet (a library file meant for `use`): every call in
+    /// their bodies must name a layer kind or a block. Their arguments wait for a caller.
+    pub fn library(mut self, own: &'a [Definition]) -> Vec<Diagnostic> {
+        let mut pending: Vec<&'a Stmt> = own.iter().flat_map(|b| b.body.iter()).collect();
+        while let Some(stmt) = pending.pop() {
+            match &stmt.kind {
+                StmtKind::Call { callee, .. } => {
+                    if self.registry.get(&callee.name).is_none() && !self.blocks.contains_key(callee.name.as_str()) {
+                        self.errors.push(self.unknown_layer(callee));
+                    }
+                }
+                StmtKind::Repeat { body, .. } | StmtKind::Residual { body, .. } => pending.extend(body),
+                StmtKind::If { then, otherwise, .. } => pending.extend(then.iter().chain(otherwise)),
+            }
+        }
+        self.errors.sort_by_key(|d| d.primary.as_ref().map(|l| (l.span.file, l.span.start)));
+        self.errors
+    }
+
+    fn unknown_layer(&self, callee: &Ident) -> Diagnostic {
+        let mut candidates: Vec<&str> = self.registry.names().collect();
+        candidates.extend(self.blocks.keys().copied());
+        let d = Diagnostic::new(Code::UnknownLayer, format!("unknown layer `{}`", callee.name))
+            .at(callee.span, "no layer kind or block has this name");
+        match did_you_mean(&callee.name, candidates) {
+            Some(best) => d.help(format!("did you mean `{best}`?")),
+            None => d.help("`tinyarch layers` lists every layer kind"),
+        }
     }
 
     /// Resolves `model` with the given vocabulary and overrides.
@@ -158,7 +205,7 @@ impl<'a> Resolver<'a> {
         if self.errors.is_empty() {
             Ok(Resolved { params, vocab, context, nodes: self.nodes })
         } else {
-            Err(self.errors)
+            Err(distinct(self.errors))
         }
     }
 
@@ -233,15 +280,9 @@ impl<'a> Resolver<'a> {
     }
 
     fn push(&mut self, node: Node) -> Option<NodeId> {
-        if self.nodes.len() >= MAX_NODES {
-            if !self.too_large {
-                self.too_large = true;
-                self.errors.push(
-                    Diagnostic::new(Code::Overflow, format!("the model expands to more than {MAX_NODES} layers"))
-                        .at(node.span, "while expanding this")
-                        .help("check the repeat counts"),
-                );
-            }
+        if self.nodes.len() >= limits::MAX_NODES {
+            let message = format!("the model expands to more than {} layers", thousands(limits::MAX_NODES as u64));
+            self.stop_expanding(message, node.span);
             return None;
         }
         self.nodes.push(node);
@@ -249,13 +290,61 @@ impl<'a> Resolver<'a> {
     }
 
     /// Expands statements on input `x`; returns the last node.
+    /// Ends the expansion with an [`Code::ExpansionLimit`] error, once.
+    fn stop_expanding(&mut self, message: String, span: Span) {
+        if !self.too_large {
+            self.too_large = true;
+            self.errors.push(
+                Diagnostic::new(Code::ExpansionLimit, message)
+                    .at(span, "while expanding this")
+                    .help("check the repeat counts and how often blocks call each other"),
+            );
+        }
+    }
+
+    /// Counts one expansion step; `false` once the budget is spent, or once enough errors are
+    /// known (a repeated body repeats its errors: they would grow without bound).
+    fn step(&mut self, span: Span) -> bool {
+        self.steps += 1;
+        if self.errors.len() >= limits::MAX_ERRORS {
+            self.too_large = true;
+        }
+        if self.steps > limits::MAX_EXPANSION_STEPS {
+            let message = format!(
+                "expanding the model takes more than {} steps (statements and repeat iterations)",
+                thousands(limits::MAX_EXPANSION_STEPS)
+            );
+            self.stop_expanding(message, span);
+        }
+        !self.too_large
+    }
+
     fn body(&mut self, stmts: &'a [Stmt], scope: &Scope, prefix: &str, names: &mut Names, mut x: NodeId) -> NodeId {
+        let Some(first) = stmts.first() else {
+            return x;
+        };
+        if self.depth >= limits::MAX_EXPANSION_DEPTH {
+            if !self.too_large {
+                self.too_large = true;
+                self.errors.push(
+                    Diagnostic::new(
+                        Code::TooDeep,
+                        format!("bodies and block calls nest more than {} deep", limits::MAX_EXPANSION_DEPTH),
+                    )
+                    .at(first.span, format!("at depth {}", self.depth + 1))
+                    .help("flatten the chain of blocks, or use `repeat` for depth"),
+                );
+            }
+            return x;
+        }
+        self.depth += 1;
         for stmt in stmts {
-            if self.too_large {
+            if !self.step(stmt.span) {
                 break;
             }
             x = self.stmt(stmt, scope, prefix, names, x);
         }
+        self.depth -= 1;
         x
     }
 
@@ -311,14 +400,7 @@ impl<'a> Resolver<'a> {
         x: NodeId,
     ) -> NodeId {
         let Some(kind) = self.registry.get(&callee.name).cloned() else {
-            let mut candidates: Vec<&str> = self.registry.names().collect();
-            candidates.extend(self.blocks.keys().copied());
-            let d = Diagnostic::new(Code::UnknownLayer, format!("unknown layer `{}`", callee.name))
-                .at(callee.span, "no layer kind or block has this name");
-            let d = match did_you_mean(&callee.name, candidates) {
-                Some(best) => d.help(format!("did you mean `{best}`?")),
-                None => d.help("`tinyarch layers` lists every layer kind"),
-            };
+            let d = self.unknown_layer(callee);
             self.errors.push(d);
             return x;
         };
@@ -370,7 +452,7 @@ impl<'a> Resolver<'a> {
         };
         let mut y = x;
         for i in 0..n {
-            if self.too_large {
+            if !self.step(count.span) {
                 break;
             }
             y = self.body(body, scope, &format!("{prefix}{name}.{i}."), &mut Names::default(), y);

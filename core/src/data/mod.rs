@@ -40,7 +40,7 @@ pub use error::{DataError, Searched};
 pub use fetch::{FetchOutcome, Fetched, MIRROR_ENV, fetch, fetch_file, file_url};
 pub use locate::{CACHE_ENV, DATA_ENV, DataDir, DirOrigin, Locator, cache_dir, sha256_file, sha256_hex};
 pub use sampler::{Batch, Batches, Objective, Sampler, SamplerConfig, Windows};
-pub use tokenizer::{TokenStream, Tokenizer, UnknownToken, Vocab};
+pub use tokenizer::{Decoder, TokenStream, Tokenizer, UnknownToken, Vocab};
 
 /// The verified files of one corpus, as text.
 #[derive(Clone, Debug)]

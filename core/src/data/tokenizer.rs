@@ -277,28 +277,43 @@ impl Tokenizer {
     /// Turns ids back into text: characters joined as they are, words joined by spaces with
     /// `eos` as a line break. Ids outside the vocabulary are skipped.
     pub fn decode(&self, ids: &[u32]) -> String {
+        let mut decoder = self.decoder();
         let mut out = String::new();
-        let eos = match &self.kind {
-            Kind::Words { eos, .. } => *eos,
-            Kind::Chars { .. } => None,
-        };
-        let chars = matches!(self.kind, Kind::Chars { .. });
         for &id in ids {
-            let Some(token) = self.vocab.token(id) else {
-                continue;
-            };
-            if Some(id) == eos {
-                out.push('\n');
-            } else if chars {
-                out.push_str(token);
-            } else {
-                if !(out.is_empty() || out.ends_with('\n')) {
-                    out.push(' ');
-                }
-                out.push_str(token);
-            }
+            decoder.push(id, &mut out);
         }
         out
+    }
+
+    /// Decodes one id at a time, as [`Tokenizer::decode`] does a whole list: for streaming.
+    pub fn decoder(&self) -> Decoder<'_> {
+        Decoder { tokenizer: self, line_start: true }
+    }
+}
+
+/// A [`Tokenizer::decode`] in steps: remembers whether the next word starts a line.
+pub struct Decoder<'a> {
+    tokenizer: &'a Tokenizer,
+    line_start: bool,
+}
+
+impl Decoder<'_> {
+    /// Appends the text of `id` to `out`.
+    pub fn push(&mut self, id: u32, out: &mut String) {
+        let Some(token) = self.tokenizer.vocab.token(id) else {
+            return;
+        };
+        match &self.tokenizer.kind {
+            Kind::Words { eos, .. } if Some(id) == *eos => {
+                out.push('\n');
+                self.line_start = true;
+                return;
+            }
+            Kind::Words { .. } if !self.line_start => out.push(' '),
+            _ => {}
+        }
+        out.push_str(token);
+        self.line_start = false;
     }
 }
 

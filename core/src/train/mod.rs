@@ -38,5 +38,5 @@ pub use record::{
     read_jsonl, write_curve,
 };
 pub use runner::{ModelSource, run};
-pub use sample::{SampleConfig, generate};
+pub use sample::{MAX_SAMPLE_TOKENS, SampleConfig, generate, generate_each};
 pub use schedule::Schedule;

@@ -23,6 +23,9 @@ pub struct SampleConfig {
     pub pad: u32,
 }
 
+/// The most tokens one `sample` generates: a run of text, not a corpus.
+pub const MAX_SAMPLE_TOKENS: usize = 1_000_000;
+
 /// Generates `config.tokens` ids after `prompt` with a model of context `context`. Returns the
 /// new ids only.
 pub fn generate(
@@ -31,7 +34,27 @@ pub fn generate(
     context: usize,
     config: &SampleConfig,
 ) -> Result<Vec<u32>, TrainError> {
+    let mut out = Vec::with_capacity(config.tokens.min(MAX_SAMPLE_TOKENS));
+    generate_each(model, prompt, context, config, &mut |id| out.push(id))?;
+    Ok(out)
+}
+
+/// Like [`generate`], handing each id to `emit` as soon as it is drawn (for streaming), and
+/// keeping none.
+pub fn generate_each(
+    model: &mut dyn Trainable,
+    prompt: &[u32],
+    context: usize,
+    config: &SampleConfig,
+    emit: &mut dyn FnMut(u32),
+) -> Result<(), TrainError> {
     let bad = |message: String, help: &str| TrainError::Sample { message, help: help.to_string() };
+    if config.tokens > MAX_SAMPLE_TOKENS {
+        return Err(bad(
+            format!("{} tokens are more than one sample may generate ({MAX_SAMPLE_TOKENS})", config.tokens),
+            "generate in several runs with a new prompt",
+        ));
+    }
     if !(config.temperature.is_finite() && config.temperature >= 0.0) {
         return Err(bad(format!("the temperature is {}", config.temperature), "use a temperature of 0 or more"));
     }
@@ -45,18 +68,17 @@ pub fn generate(
     // The window: [context], oldest first.
     let mut window: Vec<u32> = vec![config.pad; context.saturating_sub(prompt.len())];
     window.extend_from_slice(&prompt[prompt.len().saturating_sub(context)..]);
-    let mut out = Vec::with_capacity(config.tokens);
     for _ in 0..config.tokens {
         let logits = model.next_token_logits(&window, 1); // [1, vocab]
         if logits.is_empty() {
             return Err(bad("the model gave no logits".into(), "this is a backend bug"));
         }
         let next = pick(&logits, config, &mut rng);
-        out.push(next);
+        emit(next);
         window.remove(0);
         window.push(next);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Draws one id from `logits` ([vocab]).

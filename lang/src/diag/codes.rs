@@ -33,10 +33,14 @@ pub enum Code {
     RepeatCount,
     DuplicateName,
     ReservedName,
+    TooDeep,
+    ExpressionTooLong,
+    ExpansionLimit,
+    NotText,
 }
 
 impl Code {
-    pub const ALL: [Code; 29] = [
+    pub const ALL: [Code; 33] = [
         Code::Syntax,
         Code::UnknownLayer,
         Code::UnknownArgument,
@@ -66,6 +70,10 @@ impl Code {
         Code::RepeatCount,
         Code::DuplicateName,
         Code::ReservedName,
+        Code::TooDeep,
+        Code::ExpressionTooLong,
+        Code::ExpansionLimit,
+        Code::NotText,
     ];
 
     /// `M0001`, `M0002`, ...: the position in [`Code::ALL`], so codes never collide.
@@ -106,6 +114,10 @@ impl Code {
             Code::RepeatCount => "a repeat count is not a non-negative integer",
             Code::DuplicateName => "two layers in one scope have the same name",
             Code::ReservedName => "a reserved symbol is declared or missing",
+            Code::TooDeep => "nesting, block calls or includes go deeper than the language allows",
+            Code::ExpressionTooLong => "an expression has more operators than the language allows",
+            Code::ExpansionLimit => "the model expands to more layers or steps than the language allows",
+            Code::NotText => "a model file is not UTF-8 text in a regular file of at most 1 MiB",
         }
     }
 }

@@ -92,6 +92,9 @@ pub struct MemoryEstimate {
     pub total: u64,
 }
 
+/// How far below `u64::MAX` a layer's output elements must stay (see `check_nodes`).
+const OUTPUT_MARGIN: u64 = 64;
+
 /// Checks a resolved graph. Stops at the first shape error: what follows depends on it.
 pub fn check(graph: Graph, limits: &Limits) -> Result<Checked, Diagnostics> {
     let result = check_nodes(&graph).and_then(|nodes| {
@@ -160,6 +163,14 @@ fn check_nodes(graph: &Graph) -> Result<Vec<CheckedNode>, Diagnostic> {
                 CheckedNode { shape: skip.clone(), layer: None, params: Vec::new() }
             }
         };
+        // Every FLOP formula is a small multiple of a layer's output elements (or bounds itself):
+        // with this margin no per-layer count can overflow.
+        if checked.shape.checked_elements().and_then(|e| e.checked_mul(OUTPUT_MARGIN)).is_none() {
+            let what = if matches!(node.op, Op::Input) { "the model's input" } else { "this layer's output" };
+            return Err(Diagnostic::new(Code::Overflow, format!("{what} {} has too many elements", checked.shape))
+                .at(node.span, what)
+                .help("reduce the context or the widths"));
+        }
         nodes.push(checked);
     }
     Ok(nodes)

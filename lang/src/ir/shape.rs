@@ -52,13 +52,20 @@ impl Shape {
     }
 
     /// Product of all dimensions but the last: how many rows a width-wise op touches.
+    /// Saturates at `u64::MAX`: the checker refuses any shape whose elements overflow.
     pub fn rows(&self) -> u64 {
         let n = self.dims.len().saturating_sub(1);
-        self.dims[..n].iter().map(|d| d.size).product()
+        self.dims[..n].iter().fold(1u64, |acc, d| acc.saturating_mul(d.size))
     }
 
+    /// Saturates at `u64::MAX`, like [`Shape::rows`].
     pub fn elements(&self) -> u64 {
-        self.dims.iter().map(|d| d.size).product()
+        self.checked_elements().unwrap_or(u64::MAX)
+    }
+
+    /// The number of elements, `None` when it overflows 64 bits.
+    pub fn checked_elements(&self) -> Option<u64> {
+        self.dims.iter().try_fold(1u64, |acc, d| acc.checked_mul(d.size))
     }
 
     /// The same shape with a new last dimension.

@@ -89,7 +89,7 @@ enum Command {
 #[derive(clap::Args)]
 pub struct ModelArgs {
     /// Vocabulary size.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub vocab: Option<u64>,
     /// Context length (the same as `--set context=N`).
     #[arg(long)]
@@ -101,7 +101,7 @@ pub struct ModelArgs {
     #[arg(long, default_value_t = tinyarch::ir::DEFAULT_BATCH)]
     pub batch: u64,
     /// Largest training memory accepted, in GiB.
-    #[arg(long, value_name = "GIB", default_value_t = 16.0)]
+    #[arg(long, value_name = "GIB", default_value_t = 16.0, value_parser = positive_number)]
     max_memory: f64,
 }
 
@@ -121,6 +121,15 @@ impl ModelArgs {
     fn compile(&self, file: &std::path::Path) -> Result<tinyarch::Checked, Diagnostics> {
         let graph = tinyarch::lang::resolve_file(file, &Registry::default(), &self.options())?;
         ir::check(graph, &self.limits())
+    }
+}
+
+/// A finite number above 0, for flags such as `--max-memory` and `--budget`.
+pub fn positive_number(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Ok(_) => Err("must be a finite number above 0".into()),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -182,6 +191,13 @@ fn report(diagnostics: &Diagnostics) {
 }
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so printing into a closed pipe would panic; a command-line tool
+    // should end quietly instead, as `head` expects.
+    #[cfg(unix)]
+    // SAFETY: called before any other thread exists; only sets a signal's disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Check { files, model, flops, objective } => {
@@ -197,8 +213,23 @@ fn main() -> ExitCode {
                 if i > 0 {
                     println!();
                 }
-                println!("{}", file.display());
-                match model.compile(file) {
+                println!("{}", file.path.display());
+                // Found in a directory, a file of blocks only is a library for `use`.
+                if file.found_in_directory {
+                    match tinyarch::lang::check_library(&file.path, &Registry::default()) {
+                        Ok(Some(blocks)) => {
+                            println!("  library of {} blocks: {}", blocks.len(), blocks.join(", "));
+                            continue;
+                        }
+                        Ok(None) => {}
+                        Err(d) => {
+                            failed += 1;
+                            report(&d);
+                            continue;
+                        }
+                    }
+                }
+                match model.compile(&file.path) {
                     Ok(checked) => print!("{}", ir::check_table(&checked, flops.into(), objective.into())),
                     Err(d) => {
                         failed += 1;

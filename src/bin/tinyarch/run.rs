@@ -4,6 +4,7 @@
 // As in the library: errors are large but only built on the error path.
 #![allow(clippy::result_large_err)]
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -38,7 +39,7 @@ pub struct RunArgs {
     #[arg(long)]
     corpus: String,
     /// Training FLOPs per model, in the `--flops` convention (`1e13`).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::positive_number)]
     budget: f64,
     /// The convention the budget counts in.
     #[arg(long, value_enum, default_value_t = Flops::Exact)]
@@ -50,7 +51,7 @@ pub struct RunArgs {
     #[arg(long)]
     batch: Option<usize>,
     /// Peak learning rate.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::positive_number)]
     lr: Option<f64>,
     /// Seeds initialisation and data order.
     #[arg(long, default_value_t = 1)]
@@ -98,9 +99,9 @@ pub struct SampleArgs {
     dir: PathBuf,
     #[arg(long, default_value = "")]
     prompt: String,
-    /// Tokens to generate.
-    #[arg(long, default_value_t = 500)]
-    tokens: usize,
+    /// Tokens to generate, printed as they are drawn (at most 1,000,000).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=train::MAX_SAMPLE_TOKENS as u64))]
+    tokens: u64,
     /// 0 picks the most likely token every time.
     #[arg(long, default_value_t = 1.0)]
     temperature: f64,
@@ -160,6 +161,13 @@ pub fn run(args: RunArgs) -> ExitCode {
     let mut records = Vec::new();
     let mut failed = 0;
     for file in &files {
+        // A block-only file found in a directory is a library for `use`, not a model to train.
+        if file.found_in_directory
+            && matches!(tinyarch::lang::check_library(&file.path, &tinyarch::Registry::default()), Ok(Some(_)))
+        {
+            continue;
+        }
+        let file = &file.path;
         match run_one(&args, base.as_ref(), &dataset, is_chars, file) {
             Ok(record) => {
                 let stop = record.status == Status::Interrupted;
@@ -354,13 +362,27 @@ pub fn sample(args: SampleArgs) -> ExitCode {
     };
     // A newline is the natural left padding for a short prompt.
     let pad = dataset.tokenizer.encode("\n").ok().and_then(|t| t.get(0)).unwrap_or(0);
-    let settings =
-        SampleConfig { tokens: args.tokens, temperature: args.temperature, top_k: args.top_k, seed: args.seed, pad };
-    match train::generate(restored.model.as_mut(), &prompt, restored.context, &settings) {
-        Ok(ids) => {
-            say!("{}{}", args.prompt, dataset.tokenizer.decode(&ids));
-            ExitCode::SUCCESS
-        }
+    let settings = SampleConfig {
+        tokens: args.tokens as usize,
+        temperature: args.temperature,
+        top_k: args.top_k,
+        seed: args.seed,
+        pad,
+    };
+    // Each token is printed as it is drawn.
+    let mut stdout = std::io::stdout().lock();
+    let _ = write!(stdout, "{}", args.prompt);
+    let mut decoder = dataset.tokenizer.decoder();
+    let mut text = String::new();
+    let mut emit = |id: u32| {
+        text.clear();
+        decoder.push(id, &mut text);
+        let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+    };
+    let outcome = train::generate_each(restored.model.as_mut(), &prompt, restored.context, &settings, &mut emit);
+    let _ = writeln!(std::io::stdout());
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
 }
