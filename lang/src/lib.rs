@@ -23,6 +23,7 @@ pub mod units;
 
 pub mod ast;
 mod eval;
+pub mod format;
 mod parser;
 mod resolve;
 

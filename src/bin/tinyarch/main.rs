@@ -75,6 +75,15 @@ enum Command {
         #[arg(long, default_value = "tools/bench/pytorch_bench.py")]
         pytorch_script: PathBuf,
     },
+    /// Format model files in the canonical layout (the book's "Editing .model files" has the rules).
+    Fmt {
+        /// Model files, or directories to search for them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Change nothing; list the files that would change and exit with 1 if there are any.
+        #[arg(long)]
+        check: bool,
+    },
     /// List the corpora and their state, or download one.
     Corpora(corpora::CorporaArgs),
     /// List the registered layer kinds with their arguments.
@@ -243,6 +252,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Graph { file, model, format } => match model.compile(&file) {
             Ok(checked) => {
                 let format = match format {
@@ -283,4 +293,67 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// `tinyarch fmt`: formats each file in place, or with `check` lists those that would change.
+/// A file that does not parse is reported and left untouched.
+fn fmt(paths: &[PathBuf], check: bool) -> ExitCode {
+    let files = match tinyarch::lang::model_files(paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: cannot list model files: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (mut failed, mut changed) = (0, 0);
+    for file in &files {
+        let path = &file.path;
+        let mut sources = tinyarch::diag::SourceMap::new();
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: cannot read `{}`: {e}", path.display());
+                failed += 1;
+                continue;
+            }
+        };
+        let id = sources.add(path.display().to_string(), text.clone());
+        let formatted = match tinyarch::lang::format::format_source(id, &text) {
+            Ok(f) => f,
+            Err(d) => {
+                report(&Diagnostics { sources, errors: vec![d] });
+                failed += 1;
+                continue;
+            }
+        };
+        if formatted == text {
+            continue;
+        }
+        changed += 1;
+        if check {
+            println!("{}", path.display());
+        } else if let Err(e) = write_replacing(path, &formatted) {
+            eprintln!("error: cannot write `{}`: {e}", path.display());
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        eprintln!("error: {failed} of {} model files could not be formatted", files.len());
+        return ExitCode::FAILURE;
+    }
+    if check && changed > 0 {
+        eprintln!("error: {changed} of {} model files are not formatted: run `tinyarch fmt` on them", files.len());
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// Writes `text` to a temporary file beside `path`, then renames it over `path`.
+fn write_replacing(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{name}.fmt-{}", std::process::id()));
+    std::fs::write(&temporary, text)?;
+    std::fs::rename(&temporary, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temporary);
+    })
 }

@@ -1,0 +1,214 @@
+//! `tinyarch fmt` over every model text we have (the zoo, the book's examples, the test inputs
+//! that parse, and mutations of them that still parse): formatting is idempotent, keeps every
+//! comment, and leaves the checked graph unchanged.
+
+use std::path::{Path, PathBuf};
+
+use tinyarch::Registry;
+use tinyarch::diag::SourceMap;
+use tinyarch::ir::{Format, Limits, check, render_graph};
+use tinyarch::lang::format::format_source;
+use tinyarch::lang::{Options, resolve_source};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every `.model` file below `dir`, with its text.
+fn files(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "model")
+                && let Ok(text) = std::fs::read_to_string(&path)
+            {
+                out.push((path, text));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The ```model blocks of the book, without includes.
+fn book_blocks() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (path, text) in std::fs::read_dir(root().join("book/src"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (p, text)
+        })
+    {
+        let mut block: Option<(usize, String)> = None;
+        for (n, line) in text.lines().enumerate() {
+            match &mut block {
+                None if line.starts_with("```model") => block = Some((n + 1, String::new())),
+                Some((start, body)) if line.starts_with("```") => {
+                    if !body.contains("{{#include") {
+                        out.push((format!("{}:{start}", path.display()), std::mem::take(body)));
+                    }
+                    block = None;
+                }
+                Some((_, body)) => {
+                    body.push_str(line);
+                    body.push('\n');
+                }
+                None => {}
+            }
+        }
+    }
+    out
+}
+
+fn format(text: &str) -> Option<String> {
+    format_source(0, text).ok()
+}
+
+fn comments(text: &str) -> Vec<String> {
+    let mut out: Vec<String> =
+        text.lines().filter_map(|l| l.find("//").map(|i| l[i..].trim_end().to_string())).collect();
+    out.sort();
+    out
+}
+
+/// The graph text of `text` checked with includes from `dir`, or the diagnostic codes.
+fn graph(text: &str, dir: &Path) -> String {
+    let options = Options::vocab(65);
+    match resolve_source("m.model", text, Some(dir), &Registry::default(), &options)
+        .and_then(|g| check(g, &Limits::default()))
+    {
+        Ok(c) => render_graph(&c, Format::Text),
+        Err(d) => format!("{:?}", d.codes()),
+    }
+}
+
+fn holds(name: &str, text: &str, dir: &Path) -> Result<bool, String> {
+    let Some(once) = format(text) else {
+        return Ok(false);
+    };
+    let twice = format(&once).ok_or_else(|| format!("{name}: the formatted text does not parse:\n{once}"))?;
+    if twice != once {
+        return Err(format!("{name}: not idempotent:\n--- once\n{once}\n--- twice\n{twice}"));
+    }
+    if comments(&once) != comments(text) {
+        return Err(format!("{name}: comments changed:\n{:?}\n{:?}\n{once}", comments(text), comments(&once)));
+    }
+    if graph(&once, dir) != graph(text, dir) {
+        return Err(format!("{name}: the graph changed:\n--- before\n{text}\n--- after\n{once}"));
+    }
+    Ok(true)
+}
+
+#[test]
+fn the_zoo_and_the_book_are_formatted() {
+    let mut unformatted = Vec::new();
+    for (path, text) in files(&root().join("models")).into_iter().chain(files(&root().join("book/src/examples"))) {
+        if format(&text).is_some_and(|f| f != text) {
+            unformatted.push(path.display().to_string());
+        }
+    }
+    for (at, text) in book_blocks() {
+        if format(&text).is_some_and(|f| f != text) {
+            unformatted.push(at);
+        }
+    }
+    assert!(unformatted.is_empty(), "run `tinyarch fmt` on these: {unformatted:#?}");
+}
+
+#[test]
+fn formatting_is_idempotent_keeps_comments_and_the_graph() {
+    let mut cases: Vec<(String, String, PathBuf)> = Vec::new();
+    for dir in ["models", "book/src/examples", "tests/inputs"] {
+        for (path, text) in files(&root().join(dir)) {
+            let parent = path.parent().unwrap().to_path_buf();
+            cases.push((path.display().to_string(), text, parent));
+        }
+    }
+    for (at, text) in book_blocks() {
+        cases.push((at, text, root().join("book/src")));
+    }
+    let mut formatted = 0;
+    for (name, text, dir) in &cases {
+        if holds(name, text, dir).unwrap_or_else(|e| panic!("{e}")) {
+            formatted += 1;
+        }
+    }
+    assert!(formatted >= 60, "only {formatted} texts parse");
+}
+
+/// SplitMix64, for the mutations.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) % n as u64) as usize
+    }
+}
+
+#[test]
+fn mutations_that_still_parse_format_the_same_way() {
+    const PIECES: &[&str] = &[
+        " ",
+        "\n",
+        "\n\n",
+        "// note\n",
+        " // note",
+        "(",
+        ")",
+        ",",
+        "+ 1",
+        "* 2",
+        "-",
+        "residual { }",
+        "relu()",
+        "a: ",
+        "repeat 2 {",
+        "}",
+        "{",
+    ];
+    let zoo = files(&root().join("models"));
+    let mut rng = Rng(7);
+    let mut parsed = 0;
+    for case in 0..3_000 {
+        let (path, text) = &zoo[rng.below(zoo.len())];
+        let mut text = text.clone();
+        for _ in 0..1 + rng.below(3) {
+            let mut at = rng.below(text.len());
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            text.insert_str(at, PIECES[rng.below(PIECES.len())]);
+        }
+        let dir = path.parent().unwrap();
+        if holds(&format!("mutation {case} of {}", path.display()), &text, dir).unwrap_or_else(|e| panic!("{e}")) {
+            parsed += 1;
+        }
+    }
+    assert!(parsed > 300, "only {parsed} mutations parse");
+}
+
+#[test]
+fn a_file_that_does_not_parse_is_refused_with_its_diagnostic() {
+    let mut sources = SourceMap::new();
+    let id = sources.add("bad.model", "model m(context = 4 { }");
+    let err = format_source(id, sources.text(id)).unwrap_err();
+    assert_eq!(err.code, tinyarch::diag::Code::Syntax);
+}
+
+#[test]
+fn the_layout_follows_the_rules() {
+    let text = "// header\n\n\n\nmodel m(context=4,d=8){\nembedding(dim=d) // in\n\n\nx:linear(out=(d+1)*2)\nhead(  )// out\n}";
+    let expected = "// header\n\nmodel m(context = 4, d = 8) {\n    embedding(dim = d) // in\n\n    x: linear(out = (d + 1) * 2)\n    head()             // out\n}\n";
+    assert_eq!(format(text).unwrap(), expected);
+}
