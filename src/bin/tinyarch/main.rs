@@ -84,6 +84,8 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Run the language server for editors, over standard input and output.
+    Lsp,
     /// List the corpora and their state, or download one.
     Corpora(corpora::CorporaArgs),
     /// List the registered layer kinds with their arguments.
@@ -253,6 +255,13 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Fmt { paths, check } => fmt(&paths, check),
+        Command::Lsp => match tinyarch_lsp::serve_stdio(Registry::default()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: the language server stopped: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Graph { file, model, format } => match model.compile(&file) {
             Ok(checked) => {
                 let format = match format {
