@@ -59,6 +59,8 @@ pub fn capabilities() -> ServerCapabilities {
 pub fn serve_stdio(registry: Registry) -> Result<(), Box<dyn Error + Send + Sync>> {
     let (connection, io) = Connection::stdio();
     serve(&connection, registry)?;
+    // The writer thread ends when the last sender goes.
+    drop(connection);
     io.join()?;
     Ok(())
 }
