@@ -226,3 +226,38 @@ fn outputs_whose_elements_overflow_are_refused() {
     }
     insta::assert_snapshot!("huge_context", compile(model("    last()\n"), huge()).unwrap_err().render());
 }
+
+/// The command line refuses bad flags and odd paths with a message that names them, and never
+/// panics (exit 101).
+#[test]
+fn the_command_line_names_the_flag_or_path_at_fault() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinyarch"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), text)
+    };
+    let zoo = concat!(env!("CARGO_MANIFEST_DIR"), "/models/bigram.model");
+    let (code, text) = run(&["sample", "runs", "--tokens", "18446744073709551615"]);
+    assert_eq!(code, Some(2));
+    assert!(text.contains("'--tokens <TOKENS>': 18446744073709551615 is not in 1..=1000000"), "{text}");
+    let (code, text) = run(&["check", zoo, "--vocab", "0"]);
+    assert_eq!(code, Some(2));
+    assert!(text.contains("'--vocab <VOCAB>': 0 is not in 1.."), "{text}");
+    let (code, text) = run(&["check", zoo, "--vocab", "65", "--max-memory", "nan"]);
+    assert_eq!(code, Some(2));
+    assert!(text.contains("'--max-memory <GIB>': must be a finite number above 0"), "{text}");
+    let empty = scratch("cli-empty");
+    let (code, text) = run(&["check", empty.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(text.contains("no `.model` files in"), "{text}");
+    let lib = scratch("cli-library");
+    std::fs::write(lib.join("blocks.model"), "block mlp(w) {\n    linear(out = w)\n}\n").unwrap();
+    std::fs::write(lib.join("m.model"), format!("use \"blocks.model\"\n{}", model("    mlp(w = d)\n"))).unwrap();
+    let (code, text) = run(&["check", lib.to_str().unwrap(), "--vocab", "7"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("library of 1 blocks: mlp"), "{text}");
+}

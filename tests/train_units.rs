@@ -245,6 +245,20 @@ fn sampling_is_seeded_and_greedy_at_temperature_zero() {
 }
 
 #[test]
+fn sampling_streams_each_token_as_it_is_drawn_and_refuses_unbounded_lengths() {
+    let mut model = trained_bigram();
+    let config = SampleConfig { tokens: 12, temperature: 1.0, top_k: None, seed: 3, pad: 0 };
+    let mut streamed = Vec::new();
+    tinyarch::train::generate_each(&mut model, &[1], 4, &config, &mut |id| streamed.push(id)).unwrap();
+    assert_eq!(streamed, generate(&mut model, &[1], 4, &config).unwrap());
+    let too_many = SampleConfig { tokens: tinyarch::train::MAX_SAMPLE_TOKENS + 1, ..config };
+    let mut emitted = 0;
+    let err = tinyarch::train::generate_each(&mut model, &[1], 4, &too_many, &mut |_| emitted += 1).unwrap_err();
+    assert!(matches!(err, TrainError::Sample { .. }));
+    assert_eq!(emitted, 0, "refused before drawing");
+}
+
+#[test]
 fn evaluation_keeps_both_averages() {
     let mut model = trained_bigram();
     let tokens = TokenStream::new((0..100).map(|i| (i * 5 % 13) as u32).collect(), 13);
