@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use tinyarch::Registry;
+
+mod mutation;
+use mutation::{Rng, mutate};
 use tinyarch::diag::SourceMap;
 use tinyarch::ir::{Format, Limits, check, render_graph};
 use tinyarch::lang::format::format_source;
@@ -143,53 +146,15 @@ fn formatting_is_idempotent_keeps_comments_and_the_graph() {
     assert!(formatted >= 60, "only {formatted} texts parse");
 }
 
-/// SplitMix64, for the mutations.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        ((z ^ (z >> 31)) % n as u64) as usize
-    }
-}
-
+/// The token fuzzer's mutations of the zoo that still parse.
 #[test]
 fn mutations_that_still_parse_format_the_same_way() {
-    const PIECES: &[&str] = &[
-        " ",
-        "\n",
-        "\n\n",
-        "// note\n",
-        " // note",
-        "(",
-        ")",
-        ",",
-        "+ 1",
-        "* 2",
-        "-",
-        "residual { }",
-        "relu()",
-        "a: ",
-        "repeat 2 {",
-        "}",
-        "{",
-    ];
     let zoo = files(&root().join("models"));
     let mut rng = Rng(7);
     let mut parsed = 0;
     for case in 0..3_000 {
         let (path, text) = &zoo[rng.below(zoo.len())];
-        let mut text = text.clone();
-        for _ in 0..1 + rng.below(3) {
-            let mut at = rng.below(text.len());
-            while !text.is_char_boundary(at) {
-                at -= 1;
-            }
-            text.insert_str(at, PIECES[rng.below(PIECES.len())]);
-        }
+        let text = mutate(&mut rng, text);
         let dir = path.parent().unwrap();
         if holds(&format!("mutation {case} of {}", path.display()), &text, dir).unwrap_or_else(|e| panic!("{e}")) {
             parsed += 1;

@@ -15,31 +15,11 @@ use tinyarch::ir::{Limits, check};
 use tinyarch::lang::{Options, resolve_source};
 use tinyarch::{Diagnostics, Registry};
 
+mod mutation;
+use mutation::Rng;
+
 const MAX_CASE_TIME: Duration = Duration::from_secs(1);
 const MAX_RSS_MIB: u64 = 256;
-
-/// SplitMix64: small, seedable, good enough to pick productions.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    /// True once in `n`.
-    fn one_in(&mut self, n: usize) -> bool {
-        self.below(n) == 0
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
 
 const LITERALS: &[&str] = &[
     "0",

@@ -20,6 +20,7 @@
 
 use crate::ast::{Arg, BinOp, Definition, Expr, ExprKind, Param, Stmt, StmtKind, Use};
 use crate::diag::{Diagnostic, FileId};
+use crate::lexical::{Piece, pieces};
 use crate::parse_file;
 
 const WIDTH: usize = 100;
@@ -65,32 +66,14 @@ struct Comment {
     end: usize,
 }
 
-/// Every comment, in order. Strings are skipped as the grammar reads them.
+/// Every comment, in order.
 fn comments(text: &str) -> Vec<Comment> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                let start = i;
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                out.push(Comment { start, end: i });
-                continue;
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    out
+    pieces(text, 0)
+        .filter_map(|p| match p {
+            Piece::Comment(r) => Some(Comment { start: r.start, end: r.end }),
+            Piece::Code(..) => None,
+        })
+        .collect()
 }
 
 struct Printer<'t> {
@@ -399,39 +382,23 @@ impl Printer<'_> {
         format!("{} = {}", a.name.name, self.expr(&a.value))
     }
 
-    /// The first `byte` at or after `from`, outside comments.
+    /// The first `byte` at or after `from`, outside comments and strings.
     fn find(&self, byte: u8, from: usize) -> usize {
-        let bytes = self.text.as_bytes();
-        let mut i = from;
-        while i < bytes.len() {
-            if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'/') {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            if bytes[i] == byte {
-                return i;
-            }
-            i += 1;
-        }
-        bytes.len()
+        pieces(self.text, from)
+            .find_map(|p| match p {
+                Piece::Code(i, b) if b == byte => Some(i),
+                _ => None,
+            })
+            .unwrap_or(self.text.len())
     }
 
     /// The `}` that closes the `{` at `open`.
     fn matching(&self, open: usize) -> usize {
-        let bytes = self.text.as_bytes();
-        let (mut depth, mut i) = (0usize, open);
-        while i < bytes.len() {
-            match bytes[i] {
-                b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                    while i < bytes.len() && bytes[i] != b'\n' {
-                        i += 1;
-                    }
-                    continue;
-                }
-                b'{' => depth += 1,
-                b'}' => {
+        let mut depth = 0usize;
+        for piece in pieces(self.text, open) {
+            match piece {
+                Piece::Code(_, b'{') => depth += 1,
+                Piece::Code(i, b'}') => {
                     depth -= 1;
                     if depth == 0 {
                         return i;
@@ -439,9 +406,8 @@ impl Printer<'_> {
                 }
                 _ => {}
             }
-            i += 1;
         }
-        bytes.len()
+        self.text.len()
     }
 
     /// An expression in canonical form, or as written when a comment is inside it.

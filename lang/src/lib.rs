@@ -18,6 +18,7 @@
 pub mod diag;
 pub mod ir;
 pub mod layers;
+pub mod lexical;
 pub mod limits;
 pub mod units;
 

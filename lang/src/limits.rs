@@ -3,6 +3,7 @@
 //! coded diagnostic at the place it happens (the book's language chapter lists them).
 
 use crate::diag::{Code, Diagnostic, FileId, Span};
+use crate::lexical::{Piece, pieces};
 
 /// Brackets open at once, `{` and `(` together: bodies inside bodies, parentheses inside
 /// parentheses. The parser recurses on them, so they are counted before it runs.
@@ -27,24 +28,10 @@ pub const MAX_FILE_BYTES: u64 = 1 << 20;
 /// Refuses text whose brackets nest deeper than [`MAX_NESTING`], before the parser recurses on
 /// them. Comments and strings are skipped as the grammar reads them.
 pub fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
-    let bytes = text.as_bytes();
     let mut depth = 0usize;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'{' | b'(' => {
+    for piece in pieces(text, 0) {
+        match piece {
+            Piece::Code(i, b'{' | b'(') => {
                 depth += 1;
                 if depth > MAX_NESTING {
                     return Err(Diagnostic::new(Code::TooDeep, format!("brackets nest more than {MAX_NESTING} deep"))
@@ -52,10 +39,9 @@ pub fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
                         .help("move the inner part into a `block` of its own, or simplify the expression"));
                 }
             }
-            b'}' | b')' => depth = depth.saturating_sub(1),
+            Piece::Code(_, b'}' | b')') => depth = depth.saturating_sub(1),
             _ => {}
         }
-        i += 1;
     }
     Ok(())
 }
