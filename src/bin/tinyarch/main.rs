@@ -19,8 +19,33 @@ use tinyarch::{Diagnostics, Objective, Options, Registry};
     about = "Compare small language-model architectures under a fixed compute budget"
 )]
 struct Cli {
+    /// Colour in diagnostics: `auto` colours only a terminal and honours NO_COLOR.
+    #[arg(long, value_enum, global = true, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The colour choice for diagnostics, set once from `--color`.
+static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
+
+impl ColorArg {
+    fn choice(self) -> ColorChoice {
+        use std::io::IsTerminal;
+        match self {
+            // termcolor's `Auto` honours NO_COLOR and TERM=dumb, but not a pipe or a file.
+            ColorArg::Auto if std::io::stderr().is_terminal() => ColorChoice::Auto,
+            ColorArg::Auto | ColorArg::Never => ColorChoice::Never,
+            ColorArg::Always => ColorChoice::Always,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -86,6 +111,14 @@ enum Command {
     },
     /// Run the language server for editors, over standard input and output.
     Lsp,
+    /// Print a completion script for a shell: `tinyarch completions bash > /etc/bash_completion.d/tinyarch`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `tinyarch man > tinyarch.1`.
+    Man,
     /// List the corpora and their state, or download one.
     Corpora(corpora::CorporaArgs),
     /// List the registered layer kinds with their arguments.
@@ -197,7 +230,7 @@ enum GraphFormat {
 }
 
 fn report(diagnostics: &Diagnostics) {
-    let mut stderr = StandardStream::stderr(ColorChoice::Auto);
+    let mut stderr = StandardStream::stderr(*COLOR.get().unwrap_or(&ColorChoice::Never));
     diagnostics.emit(&mut stderr);
 }
 
@@ -210,6 +243,7 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
+    let _ = COLOR.set(cli.color.choice());
     match cli.command {
         Command::Check { files, model, flops, objective } => {
             let files = match tinyarch::lang::model_files(&files) {
@@ -255,6 +289,21 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Fmt { paths, check } => fmt(&paths, check),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "tinyarch", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: cannot write the manual page: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Lsp => match tinyarch_lsp::serve_stdio(Registry::default()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -1,0 +1,42 @@
+//! Terminal conventions of the command line: colour only where asked or on a terminal, shell
+//! completions and a manual page.
+
+use std::process::Command;
+
+fn tinyarch(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tinyarch")).args(args).env_remove("NO_COLOR").output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const BAD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/inputs/errors/unknown_layer.model");
+
+#[test]
+fn diagnostics_are_plain_text_in_a_pipe_and_coloured_when_asked() {
+    // The test's stderr is a pipe: `auto` must write no escape codes.
+    let (code, _, stderr) = tinyarch(&["check", BAD, "--vocab", "65"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("error[M0002]"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "escape codes in a pipe: {stderr:?}");
+    let (_, _, stderr) = tinyarch(&["--color", "always", "check", BAD, "--vocab", "65"]);
+    assert!(stderr.contains('\u{1b}'), "no colour under --color always: {stderr:?}");
+    let (_, _, stderr) = tinyarch(&["check", BAD, "--vocab", "65", "--color", "never"]);
+    assert!(!stderr.contains('\u{1b}'));
+}
+
+#[test]
+fn completions_for_bash_zsh_and_fish_and_a_manual_page() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, script, _) = tinyarch(&["completions", shell]);
+        assert_eq!(code, Some(0), "{shell}");
+        for word in ["check", "fmt", "lsp", "sweep", "objective"] {
+            assert!(script.contains(word), "{shell} completions lack `{word}`");
+        }
+    }
+    let (code, page, _) = tinyarch(&["man"]);
+    assert_eq!(code, Some(0));
+    assert!(page.contains(".TH tinyarch 1") && page.contains("fixed compute budget"), "{page}");
+}
