@@ -323,7 +323,7 @@ impl Loader<'_> {
 /// [`limits::MAX_FILE_BYTES`] bytes of UTF-8. A FIFO or a device is refused before it is
 /// opened, so nothing blocks. Text that is not UTF-8 is added as far as it is valid, and the
 /// error points at the first bad byte; other errors have no place in the file.
-fn read_model(path: &Path, name: &str, sources: &mut SourceMap) -> Result<FileId, Diagnostic> {
+pub fn read_model(path: &Path, name: &str, sources: &mut SourceMap) -> Result<FileId, Diagnostic> {
     let cannot = |why: String| Diagnostic::new(Code::IncludeNotFound, format!("cannot read `{name}`: {why}"));
     let meta = std::fs::metadata(path).map_err(|e| cannot(e.to_string()))?;
     if !meta.is_file() {

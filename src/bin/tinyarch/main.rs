@@ -367,15 +367,16 @@ fn fmt(paths: &[PathBuf], check: bool) -> ExitCode {
     for file in &files {
         let path = &file.path;
         let mut sources = tinyarch::diag::SourceMap::new();
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("error: cannot read `{}`: {e}", path.display());
+        // The checker's reader: a regular UTF-8 file of bounded size, or a diagnostic that says why not.
+        let id = match tinyarch::lang::read_model(path, &path.display().to_string(), &mut sources) {
+            Ok(id) => id,
+            Err(d) => {
+                report(&Diagnostics { sources, errors: vec![d] });
                 failed += 1;
                 continue;
             }
         };
-        let id = sources.add(path.display().to_string(), text.clone());
+        let text = sources.text(id).to_string();
         let formatted = match tinyarch::lang::format::format_source(id, &text) {
             Ok(f) => f,
             Err(d) => {
