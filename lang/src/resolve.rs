@@ -47,6 +47,15 @@ pub struct Resolver<'a> {
     steps: u64,
 }
 
+/// Where a statement expands: the names it sees, the prefix of its layers' paths, the names
+/// already taken beside it, and the node it reads.
+struct Place<'p> {
+    scope: &'p Scope,
+    prefix: &'p str,
+    names: &'p mut Names,
+    x: NodeId,
+}
+
 /// Default layer names already used in one scope, and explicit labels.
 #[derive(Default)]
 struct Names {
@@ -352,10 +361,10 @@ impl<'a> Resolver<'a> {
         let label = stmt.label.as_ref();
         match &stmt.kind {
             StmtKind::Call { callee, args } => match self.blocks.get(callee.name.as_str()) {
-                Some(&block) => self.block_call(block, callee, args, label, scope, prefix, names, x),
-                None => self.layer_call(callee, args, label, scope, prefix, names, x),
+                Some(&block) => self.block_call(block, callee, args, label, Place { scope, prefix, names, x }),
+                None => self.layer_call(callee, args, label, Place { scope, prefix, names, x }),
             },
-            StmtKind::Repeat { count, body } => self.repeat(count, body, label, scope, prefix, names, x),
+            StmtKind::Repeat { count, body } => self.repeat(count, body, label, Place { scope, prefix, names, x }),
             StmtKind::If { condition, then, otherwise } => match eval(condition, scope) {
                 Ok(Evaluated { value: Constant::Bool(c), .. }) => {
                     self.body(if c { then } else { otherwise }, scope, prefix, names, x)
@@ -379,7 +388,9 @@ impl<'a> Resolver<'a> {
                     x
                 }
             },
-            StmtKind::Residual { keyword, body } => self.residual(*keyword, body, label, scope, prefix, names, x),
+            StmtKind::Residual { keyword, body } => {
+                self.residual(*keyword, body, label, Place { scope, prefix, names, x })
+            }
         }
     }
 
@@ -388,17 +399,8 @@ impl<'a> Resolver<'a> {
         names.claim(label, kind).map_err(|d| self.errors.push(d)).ok()
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn layer_call(
-        &mut self,
-        callee: &Ident,
-        args: &[Arg],
-        label: Option<&Ident>,
-        scope: &Scope,
-        prefix: &str,
-        names: &mut Names,
-        x: NodeId,
-    ) -> NodeId {
+    fn layer_call(&mut self, callee: &Ident, args: &[Arg], label: Option<&Ident>, at: Place) -> NodeId {
+        let Place { scope, prefix, names, x } = at;
         let Some(kind) = self.registry.get(&callee.name).cloned() else {
             let d = self.unknown_layer(callee);
             self.errors.push(d);
@@ -415,17 +417,8 @@ impl<'a> Resolver<'a> {
         self.push(node).unwrap_or(x)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn repeat(
-        &mut self,
-        count: &Expr,
-        body: &'a [Stmt],
-        label: Option<&Ident>,
-        scope: &Scope,
-        prefix: &str,
-        names: &mut Names,
-        x: NodeId,
-    ) -> NodeId {
+    fn repeat(&mut self, count: &Expr, body: &'a [Stmt], label: Option<&Ident>, at: Place) -> NodeId {
+        let Place { scope, prefix, names, x } = at;
         let n = match eval(count, scope) {
             Ok(Evaluated { value: Constant::Int(n), .. }) if n >= 0 => n as u64,
             Ok(Evaluated { value: Constant::Ident(name), .. }) => {
@@ -460,17 +453,8 @@ impl<'a> Resolver<'a> {
         y
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn residual(
-        &mut self,
-        keyword: Span,
-        body: &'a [Stmt],
-        label: Option<&Ident>,
-        scope: &Scope,
-        prefix: &str,
-        names: &mut Names,
-        x: NodeId,
-    ) -> NodeId {
+    fn residual(&mut self, keyword: Span, body: &'a [Stmt], label: Option<&Ident>, at: Place) -> NodeId {
+        let Place { scope, prefix, names, x } = at;
         let Some(name) = self.claim(names, label, "residual") else {
             return x;
         };
@@ -483,18 +467,15 @@ impl<'a> Resolver<'a> {
         self.push(node).unwrap_or(x)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn block_call(
         &mut self,
         block: &'a Definition,
         callee: &Ident,
         args: &[Arg],
         label: Option<&Ident>,
-        scope: &Scope,
-        prefix: &str,
-        names: &mut Names,
-        x: NodeId,
+        at: Place,
     ) -> NodeId {
+        let Place { scope, prefix, names, x } = at;
         let name = block.name.name.as_str();
         if self.stack.contains(&name) {
             self.errors.push(
