@@ -172,6 +172,13 @@ fn a_file_that_does_not_parse_is_refused_with_its_diagnostic() {
 }
 
 #[test]
+fn a_comment_before_an_expression_with_comments_inside_is_kept() {
+    let text = "model m(context = 4, d = 8) {\n    embedding(dim = d)\n    repeat // how often\n    (2 // twice\n    + 1) {\n        relu()\n    }\n    head()\n}\n";
+    holds("comment before a commented count", text, &root()).unwrap();
+    assert_eq!(comments(&format(text).unwrap()), comments(text));
+}
+
+#[test]
 fn the_layout_follows_the_rules() {
     let text = "// header\n\n\n\nmodel m(context=4,d=8){\nembedding(dim=d) // in\n\n\nx:linear(out=(d+1)*2)\nhead(  )// out\n}";
     let expected = "// header\n\nmodel m(context = 4, d = 8) {\n    embedding(dim = d) // in\n\n    x: linear(out = (d + 1) * 2)\n    head()             // out\n}\n";

@@ -20,9 +20,15 @@ const ATOM: u8 = 3;
 /// stay small however often blocks pass expressions to each other.
 const MAX_SYMBOL_LEN: usize = 64;
 
-/// `sym`, or the value's own text when `sym` is too long to be useful.
-fn symbol(sym: String, value: &Constant) -> (String, u8) {
-    if sym.len() <= MAX_SYMBOL_LEN { (sym, 0) } else { (value.to_string(), ATOM) }
+/// `value` with its symbol `sym` of binding strength `prec`, or written as its number when
+/// `sym` is too long to be useful.
+fn evaluated(value: Constant, sym: String, prec: u8) -> Evaluated {
+    if sym.len() <= MAX_SYMBOL_LEN {
+        Evaluated { value, sym, prec }
+    } else {
+        let number = value.to_string();
+        Evaluated::atom(value, number)
+    }
 }
 
 impl Evaluated {
@@ -76,15 +82,13 @@ pub fn eval(expr: &Expr, scope: &Scope) -> Result<Evaluated, Diagnostic> {
                 Constant::Float(f) => Constant::Float(-f),
                 _ => unreachable!("`number` returns numbers"),
             };
-            let (sym, prec) = symbol(format!("-{}", v.wrapped(ATOM)), &value);
-            Ok(Evaluated { value, sym, prec: prec.max(ATOM) })
+            Ok(evaluated(value, format!("-{}", v.wrapped(ATOM)), ATOM))
         }
         ExprKind::Binary(op, l, r) => {
             let (a, b) = (number(l, scope)?, number(r, scope)?);
             let value = arithmetic(*op, &a.value, &b.value, expr, r)?;
             let p = op.precedence();
-            let (sym, prec) = symbol(format!("{} {} {}", a.wrapped(p), op.symbol(), b.wrapped(p + 1)), &value);
-            Ok(Evaluated { value, sym, prec: prec.max(p) })
+            Ok(evaluated(value, format!("{} {} {}", a.wrapped(p), op.symbol(), b.wrapped(p + 1)), p))
         }
     }
 }

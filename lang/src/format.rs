@@ -414,24 +414,34 @@ impl Printer<'_> {
     fn expr(&mut self, e: &Expr) -> String {
         let (start, end) = self.balanced(e.span.start, e.span.end);
         if self.has_comment(start, end) {
-            // Keep it as written; its comments are printed with it.
+            // Keep it as written, from any comment not yet printed before it (one between a
+            // keyword and its expression), so that every comment is printed with it.
+            let from = self.comments.get(self.next).map_or(start, |c| c.start.min(start));
+            let (from, end) = self.balanced(from, end);
             self.take_before(end);
-            return self.text[start..end].to_string();
+            return self.text[from..end].to_string();
         }
         self.canonical(e)
     }
 
-    /// `start..end` widened to the parentheses that the span leaves unbalanced.
+    /// `start..end` widened to the parentheses that the span leaves unbalanced (an expression's
+    /// span leaves out its outer parentheses). Parentheses in comments do not count.
     fn balanced(&self, mut start: usize, mut end: usize) -> (usize, usize) {
-        let depth: i64 = self.text[start..end].bytes().map(|b| (b == b'(') as i64 - (b == b')') as i64).sum();
-        let bytes = self.text.as_bytes();
-        let (mut missing_open, mut missing_close) = (0, 0);
-        let mut running = 0i64;
-        for b in self.text[start..end].bytes() {
-            running += (b == b'(') as i64 - (b == b')') as i64;
-            missing_open = missing_open.max(-running);
+        let (mut depth, mut missing_open) = (0i64, 0i64);
+        for piece in pieces(self.text, start).take_while(|p| {
+            matches!(p, Piece::Code(i, _) if *i < end) || matches!(p, Piece::Comment(r) if r.start < end)
+        }) {
+            match piece {
+                Piece::Code(_, b'(') => depth += 1,
+                Piece::Code(_, b')') => {
+                    depth -= 1;
+                    missing_open = missing_open.max(-depth);
+                }
+                _ => {}
+            }
         }
-        missing_close += (depth + missing_open).max(0);
+        let mut missing_close = depth + missing_open;
+        let bytes = self.text.as_bytes();
         while missing_open > 0 && start > 0 {
             start -= 1;
             if bytes[start] == b'(' {

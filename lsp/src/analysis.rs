@@ -314,10 +314,13 @@ impl Analysis {
             if !seen.insert(path.clone()) || seen.len() > tinyarch_lang::limits::MAX_INCLUDE_DEPTH * 4 {
                 continue;
             }
-            let Ok(text) = std::fs::read_to_string(&path) else { continue };
-            let Ok(file) = parse_file(0, &text) else { continue };
+            // The checker's reader: a pipe or device named by `use` is refused, not waited on.
+            let mut sources = tinyarch_lang::diag::SourceMap::new();
+            let Ok(id) = tinyarch_lang::read_model(&path, &path.display().to_string(), &mut sources) else { continue };
+            let text = sources.text(id);
+            let Ok(file) = parse_file(0, text) else { continue };
             if let Some(b) = file.blocks.iter().find(|b| b.name.name == word) {
-                let range = LineIndex::new(&text).range(&text, b.name.span.start, b.name.span.end);
+                let range = LineIndex::new(text).range(text, b.name.span.start, b.name.span.end);
                 return Some(GotoDefinitionResponse::Scalar(Location::new(file_uri(&path)?, range)));
             }
             let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();

@@ -142,7 +142,7 @@ fn objectives(checked: &Checked) -> impl Iterator<Item = Objective> + '_ {
 const FUSIONS: [Fusion; 3] = [Fusion::Attention, Fusion::Ops, Fusion::None];
 
 fn parameters(checked: &Arc<Checked>, forwards: &Forwards) -> Result<(), String> {
-    let params = store(checked);
+    let params = store(checked).tracking_reads();
     for spec in checked.nodes.iter().flat_map(|n| n.params.iter()) {
         let held = params.get(&spec.name).ok_or_else(|| format!("the store has no tensor `{}`", spec.name))?;
         let declared: Vec<usize> = spec.shape.iter().map(|&d| d as usize).collect();

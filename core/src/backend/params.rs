@@ -29,9 +29,10 @@ pub struct ParamStore<E: Dtype, D: Device<E>> {
     dev: D,
     params: Vec<(String, Param<E, D>)>,
     index: HashMap<String, usize>,
-    /// Names the forward pass has read through [`ParamStore::vector`] and [`ParamStore::matrix`]
-    /// (shared by clones): the conformance suite checks that every stored tensor is read.
-    reads: Arc<Mutex<BTreeSet<String>>>,
+    /// With [`ParamStore::tracking_reads`], the names the forward pass has read through
+    /// [`ParamStore::vector`] and [`ParamStore::matrix`] (shared by clones): the conformance suite
+    /// checks that every stored tensor is read. `None` in training, which pays nothing for it.
+    reads: Option<Arc<Mutex<BTreeSet<String>>>>,
 }
 
 /// Draws `n` values from `init` in f64, so that f32 and f64 stores built from the same seed hold
@@ -55,7 +56,7 @@ impl<E: Dtype, D: Device<E>> ParamStore<E, D> {
     /// its own stream (forked by position), so adding a layer does not reshuffle the others.
     pub fn from_specs<'a>(dev: D, specs: impl IntoIterator<Item = &'a ParamSpec>, seed: u64) -> Self {
         let root = Rng::new(seed);
-        let mut store = ParamStore { dev, params: Vec::new(), index: HashMap::new(), reads: Arc::default() };
+        let mut store = ParamStore { dev, params: Vec::new(), index: HashMap::new(), reads: None };
         for (i, spec) in specs.into_iter().enumerate() {
             let dims: Vec<usize> = spec.shape.iter().map(|&d| d as usize).collect();
             if let Some(target) = &spec.tied_to {
@@ -97,15 +98,24 @@ impl<E: Dtype, D: Device<E>> ParamStore<E, D> {
     }
 
     fn note_read(&self, name: &str) {
-        let mut reads = self.reads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !reads.contains(name) {
-            reads.insert(name.to_string());
+        if let Some(reads) = &self.reads {
+            reads.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(name.to_string());
         }
     }
 
-    /// The stored tensors' names (aliases resolved) read by forward passes so far.
+    /// The same store, recording which parameters forward passes read (see [`ParamStore::reads`]).
+    pub fn tracking_reads(mut self) -> Self {
+        self.reads = Some(Arc::default());
+        self
+    }
+
+    /// The stored tensors' names (aliases resolved) read by forward passes since
+    /// [`ParamStore::tracking_reads`]; empty when not tracking.
     pub fn reads(&self) -> BTreeSet<String> {
-        let reads = self.reads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(reads) = &self.reads else {
+            return BTreeSet::new();
+        };
+        let reads = reads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         reads.iter().filter_map(|n| self.index.get(n)).map(|&i| self.params[i].0.clone()).collect()
     }
 
