@@ -55,7 +55,7 @@ fn an_interrupted_run_keeps_what_was_complete() {
     }
 
     // After clearing the flag, runs go on normally.
-    c.budget = 10.0 * 64.0 * 6.0 * 65.0;
+    c.budget = Some(10.0 * 64.0 * 6.0 * 65.0);
     press.at = u64::MAX;
     let r = train::run(&mut Bigram::new(65, 8, c.optimizer), &source, shakespeare(), &c, &scratch("after"), &mut press)
         .unwrap();

@@ -45,7 +45,7 @@ fn run(dir: &Path, objective: Objective) -> RunRecord {
     }
     // 120 steps of 32 windows, and a little that buys no 121st.
     let per_sample = checked.plan(objective).training.exact;
-    c.budget = (120 * 32 * per_sample + per_sample) as f64;
+    c.budget = Some((120 * 32 * per_sample + per_sample) as f64);
     let mut model = build(checked, &BuildConfig::cpu(c.seed)).unwrap();
     let source = ModelSource::new("transformer", std::fs::read_to_string(&file).unwrap());
     train::run(model.as_mut(), &source, shakespeare(), &c, dir, &mut Silent).unwrap()

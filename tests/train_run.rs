@@ -27,7 +27,7 @@ fn config() -> RunConfig {
     c.seed = 7;
     // 200 steps: 12 epochs and 8 full batches of the 13th, at 6 * 65 FLOPs per sample, plus a
     // little that buys no further step.
-    c.budget = ((12 * 1_000 + 8 * 64) * 6 * 65 + 1_000) as f64;
+    c.budget = Some(((12 * 1_000 + 8 * 64) * 6 * 65 + 1_000) as f64);
     c
 }
 
@@ -69,7 +69,9 @@ fn a_run_learns_spends_its_budget_to_the_step_and_writes_its_folder() {
     // 200 steps: 12 epochs of 16 batches (15 x 64 + 40) and 8 full batches of the 13th.
     assert_eq!((r.steps, r.samples), (200, 12 * 1_000 + 8 * 64));
     assert_eq!(r.flops_used.exact, u128::from(r.samples) * per);
-    assert!(r.flops_used.exact <= c.budget as u128 && r.flops_used.exact + 64 * per > c.budget as u128);
+    assert!(
+        r.flops_used.exact <= c.budget.unwrap() as u128 && r.flops_used.exact + 64 * per > c.budget.unwrap() as u128
+    );
     assert_eq!(r.flops_used.paper, u128::from(r.samples) * 2 * 65 * 65 * CONTEXT as u128);
     assert_eq!(r.tokens, r.samples * CONTEXT as u64);
     let points = curve(&dir);
@@ -189,7 +191,7 @@ fn a_loss_that_is_not_finite_stops_that_run_only() {
 fn errors_come_before_training() {
     let dir = scratch("errors");
     // A budget below one step of 64 samples.
-    let small = RunConfig { budget: 1_000.0, ..config() };
+    let small = RunConfig { budget: Some(1_000.0), ..config() };
     let err = train::run(&mut bigram(&small), &source(), shakespeare(), &small, &dir, &mut Silent).unwrap_err();
     assert!(err.to_string().contains("the smallest budget that allows one step is 24960"), "{err}");
     // Settings for another corpus.
@@ -200,7 +202,7 @@ fn errors_come_before_training() {
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
     // The Kaplan convention counts differently: fewer steps for the same number.
     // Two epochs and two batches.
-    let kaplan = RunConfig { convention: Convention::Kaplan, budget: (2_128 * 6 * 65 * 65) as f64, ..config() };
+    let kaplan = RunConfig { convention: Convention::Kaplan, budget: Some((2_128 * 6 * 65 * 65) as f64), ..config() };
     let r = run(&mut bigram(&kaplan), &kaplan, &scratch("kaplan"));
     assert_eq!((r.steps, r.flops_used.kaplan), (34, 2_128 * 6 * 65 * 65));
 }

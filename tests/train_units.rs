@@ -300,17 +300,16 @@ fn plain_progress_prints_every_n_steps_and_the_last() {
         model: "bigram".into(),
         device: "cpu".into(),
         params: 4_290,
-        total_steps: 10,
-        budget: 1_000_000,
+        total_steps: Some(10),
+        budget: Some(1_000_000),
         convention: Convention::Exact,
         step_cost: 100_000,
     });
     for step in 1..=10 {
         progress.step(&StepEvent {
             step,
-            total_steps: 10,
+            total_steps: Some(10),
             flops: u128::from(step) * 100_000,
-            budget: 1_000_000,
             loss: 2.5,
             lr: 3e-4,
             tokens_per_second: 12_345.0,
@@ -323,4 +322,32 @@ fn plain_progress_prints_every_n_steps_and_the_last() {
     assert!(lines[0].starts_with("bigram: 4,290 params on cpu, 10 steps"), "{text}");
     assert!(lines[1].starts_with("bigram step 4/10  flops 4.00e5/1.00e6 (40%)  loss 2.5000  12,345 tok/s"), "{text}");
     assert!(lines[3].starts_with("bigram step 10/10") && lines[3].ends_with("eta 0s"), "{text}");
+}
+
+#[test]
+fn plain_progress_without_a_budget_or_a_length_counts_steps_and_time() {
+    let out = Shared::default();
+    let mut progress = Progress::lines(Box::new(out.clone()), 5);
+    progress.start(&StartEvent {
+        model: "bigram".into(),
+        device: "cpu".into(),
+        params: 4_290,
+        total_steps: None,
+        budget: None,
+        convention: Convention::Exact,
+        step_cost: 100_000,
+    });
+    progress.step(&StepEvent {
+        step: 5,
+        total_steps: None,
+        flops: 500_000,
+        loss: 2.5,
+        lr: 3e-4,
+        tokens_per_second: 12_345.0,
+        elapsed: std::time::Duration::from_secs(75),
+    });
+    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "bigram: 4,290 params on cpu, steps until the time limit of 1.00e5 FLOPs (exact)", "{text}");
+    assert_eq!(lines[1], "bigram step 5  flops 5.00e5  loss 2.5000  12,345 tok/s  lr 3.00e-4  elapsed 1m15s", "{text}");
 }

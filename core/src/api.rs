@@ -149,9 +149,13 @@ pub fn build(checked: Checked, config: &RunConfig, device: DeviceKind) -> Result
     Ok(backend::build(Arc::new(checked), &build)?)
 }
 
-/// The folder name a run gets under `<out>/<corpus>/`: `<model>-<budget>-<convention>-s<seed>`.
+/// The folder name a run gets under `<out>/<corpus>/`: `<model>-<budget>-<convention>-s<seed>`,
+/// with the other stopping rules before the seed (`gpt-e3-s1`, `gpt-1e12-exact-steps500-s1`).
 pub fn run_name(model: &str, config: &RunConfig) -> String {
-    format!("{model}-{}-{}-s{}", human(config.budget as u64), config.convention, config.seed)
+    let budget = config.budget.map(|b| format!("{}-{}", human(b as u64), config.convention));
+    let stop = Some(config.stop.label()).filter(|s| !s.is_empty());
+    let limits: Vec<String> = budget.into_iter().chain(stop).collect();
+    format!("{model}-{}-s{}", limits.join("-"), config.seed)
 }
 
 /// Checks `spec` against `dataset`, builds it on `device` and trains it under `config` into the

@@ -82,7 +82,9 @@ pub fn gemm_rate(n: usize, repeats: usize) -> f64 {
     crate::backend::kernels::cpu::gemm_rate(n, repeats)
 }
 
-/// Peak resident set size, MiB (`getrusage`).
+/// Peak resident set size, MiB, from `getrusage`; NaN where there is none. No maintained crate
+/// reports the peak (they give the current size), and `ru_maxrss` has a unit per platform.
+#[cfg(unix)]
 pub fn peak_rss_mib() -> f64 {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: getrusage writes a plain struct; RUSAGE_SELF cannot fail on a valid pointer.
@@ -92,5 +94,13 @@ pub fn peak_rss_mib() -> f64 {
     }
     // SAFETY: initialised by the successful call above.
     let usage = unsafe { usage.assume_init() };
-    usage.ru_maxrss as f64 / 1024.0 // KiB on Linux
+    // Bytes on Apple's systems; KiB on Linux and the BSDs.
+    let bytes_per_unit = if cfg!(target_vendor = "apple") { 1.0 } else { 1024.0 };
+    usage.ru_maxrss as f64 * bytes_per_unit / (1024.0 * 1024.0)
+}
+
+/// Peak resident set size, MiB: not measured on this platform.
+#[cfg(not(unix))]
+pub fn peak_rss_mib() -> f64 {
+    f64::NAN
 }

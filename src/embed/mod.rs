@@ -193,7 +193,7 @@ impl<const VOCAB: usize, const CONTEXT: usize> Embedded<VOCAB, CONTEXT> {
         config.split_set = Some(dataset.split_set.clone());
         config.tokenizer = Some(dataset.tokenizer_name.clone());
         config.overrides = self.overrides();
-        (config.train, config.eval) = RunConfig::default_protocols(Objective::Last, dataset.tokenizer.is_chars());
+        (config.train, config.eval) = RunConfig::default_protocols(Objective::Last, !dataset.tokenizer.is_words());
         config
     }
 

@@ -12,6 +12,7 @@ does, and reads the last. Prints one JSON object.
 import argparse
 import json
 import resource
+import sys
 import time
 
 import torch
@@ -114,12 +115,14 @@ def main():
         step()
         times.append(time.perf_counter() - start)
     seconds = sorted(times)[len(times) // 2]
-    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # ru_maxrss is in bytes on macOS and in KiB on Linux and the BSDs.
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_mib = rss / 2**20 if sys.platform == "darwin" else rss / 1024
     print(json.dumps({
         "framework": f"pytorch {torch.__version__}",
         "step_ms": 1e3 * seconds,
         "tokens_per_s": a.batch * a.context / seconds,
-        "peak_rss_mib": rss_kib / 1024,
+        "peak_rss_mib": rss_mib,
         "params": sum(p.numel() for p in model.parameters()),
     }))
 

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::{DataError, closest};
 
@@ -21,7 +21,7 @@ const BUILTIN: [(&str, &str); 3] = [
 ];
 
 /// One corpus: its files, split sets and tokenizers.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename = "Corpus", deny_unknown_fields)]
 pub struct Descriptor {
     /// The name used on the command line (`ptb`).
@@ -46,7 +46,7 @@ pub struct Descriptor {
 }
 
 /// One file of a corpus.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename = "File", deny_unknown_fields)]
 pub struct FileSpec {
     /// The file name inside the corpus folder.
@@ -55,12 +55,14 @@ pub struct FileSpec {
     pub bytes: u64,
     /// The SHA-256 of the contents, 64 lowercase hex digits.
     pub sha256: String,
-    /// Where `tinyarch corpora fetch` downloads it from (`https://`).
-    pub url: String,
+    /// Where `tinyarch corpora fetch` downloads it from (`https://`); none for a corpus added
+    /// from local files.
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 /// Train, validation and (optionally) test parts of a corpus.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct SplitSet {
     /// The training part.
@@ -73,7 +75,7 @@ pub struct SplitSet {
 }
 
 /// A part of a corpus: a whole file or a byte range of one.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub enum Part {
     /// The whole file.
@@ -90,12 +92,18 @@ pub enum Part {
 }
 
 /// How text becomes token ids.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub enum TokenizerSpec {
-    /// One token per Unicode character. The vocabulary is every distinct character of every
-    /// file of the corpus, in byte (code point) order, so every split can be encoded.
+    /// One token per Unicode character. The vocabulary is every distinct character of the
+    /// files the split sets read, in byte (code point) order, so every split can be encoded.
     Chars,
+    /// Byte-level BPE (GPT-2's scheme), read from a Hugging Face `tokenizer.json` that is one
+    /// of the corpus's files (so it is verified like the text).
+    Bpe {
+        /// The `tokenizer.json` among `files`.
+        file: String,
+    },
     /// Whitespace-separated words. The vocabulary comes from the training split.
     Words {
         /// A token appended after every line (`<eos>`), or none.
@@ -111,7 +119,7 @@ pub enum TokenizerSpec {
 }
 
 /// How a word vocabulary numbers its entries.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub enum VocabOrder {
     /// In order of first appearance in the training split (torch `word_language_model`).
     FirstSeen,
@@ -302,6 +310,14 @@ impl Descriptor {
             }
         }
         for (name, tokenizer) in &self.tokenizers {
+            if let TokenizerSpec::Bpe { file } = tokenizer
+                && self.file(file).is_none()
+            {
+                return Err(invalid(
+                    format!("tokenizer `{name}` reads `{file}`, which is not in `files`"),
+                    "list the `tokenizer.json` in `files` with its checksum",
+                ));
+            }
             if let TokenizerSpec::Words { eos, unk, .. } = tokenizer {
                 let bad =
                     |t: &Option<String>| t.as_deref().is_some_and(|t| t.is_empty() || t.contains(char::is_whitespace));

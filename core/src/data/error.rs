@@ -208,6 +208,89 @@ pub enum DataError {
         url: String,
     },
 
+    /// A file that is missing or corrupt and has no URL: its corpus was added from local files.
+    #[error(
+        "corpus `{corpus}` was added from local files, so `{file}` cannot be downloaded\nhelp: put the original back at `{}`, or add the corpus again under a new name",
+        path.display()
+    )]
+    NoUrl {
+        /// The corpus.
+        corpus: String,
+        /// The file.
+        file: String,
+        /// Where it belongs.
+        path: PathBuf,
+    },
+
+    /// A corpus's `tokenizer.json` that the tokenizers library cannot read.
+    #[error("corpus `{corpus}`: cannot read the BPE tokenizer `{file}`: {message}")]
+    BpeFile {
+        /// The corpus.
+        corpus: String,
+        /// The file.
+        file: String,
+        /// The library's message.
+        message: String,
+    },
+
+    /// A text to add that holds nothing.
+    #[error("`{}` is empty\nhelp: a corpus needs text to train on", path.display())]
+    EmptyText {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// A corpus name that is not a plain name.
+    #[error(
+        "`{name}` cannot name a corpus\nhelp: use letters, digits, `-`, `_` and `.`, starting with a letter or digit"
+    )]
+    InvalidCorpusName {
+        /// The name.
+        name: String,
+    },
+
+    /// A corpus name already in use.
+    #[error("a corpus called `{name}` already exists ({place})\nhelp: choose another name{remove}")]
+    CorpusNameTaken {
+        /// The name.
+        name: String,
+        /// Where: `built in`, or its descriptor's path.
+        place: String,
+        /// How to free the name, if it can be freed.
+        remove: String,
+    },
+
+    /// Split fractions that do not make three parts of a whole.
+    #[error(
+        "invalid split `{given}`: {message}\nhelp: give train, valid and test fractions that sum to 1, e.g. `--split 0.9,0.05,0.05`"
+    )]
+    SplitFractions {
+        /// What was given.
+        given: String,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A split with too little text to hold a window and its target.
+    #[error(
+        "the `{split}` split of the new corpus holds {tokens} tokens, too few for one window and its target\nhelp: give the split more text (a larger fraction, or a longer file)"
+    )]
+    SplitTooSmall {
+        /// The split.
+        split: String,
+        /// Its tokens.
+        tokens: usize,
+    },
+
+    /// A BPE vocabulary size the training text cannot support.
+    #[error("{message}\nhelp: {help}")]
+    VocabSize {
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        help: String,
+    },
+
     /// No per-user cache directory is known and none was given.
     #[error("no cache directory to download into\nhelp: pass `--data DIR`, or set `$TINYARCH_CACHE`")]
     NoCacheDir,
@@ -220,6 +303,18 @@ pub enum DataError {
         /// What to do.
         help: String,
     },
+}
+
+impl DataError {
+    /// Names the split a sampler error is about: `split `valid`: the split has 37 tokens, ...`.
+    pub fn in_split(self, split: super::Split) -> DataError {
+        match self {
+            DataError::Sampler { message, help } => {
+                DataError::Sampler { message: format!("split `{split}`: {message}"), help }
+            }
+            other => other,
+        }
+    }
 }
 
 /// One place searched for a corpus file.

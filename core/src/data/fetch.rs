@@ -46,9 +46,10 @@ pub struct Fetched {
 }
 
 /// The URL `file` is downloaded from: the descriptor's, or `<mirror>/<corpus dir>/<file>`.
-pub fn file_url(corpus: &Descriptor, file: &FileSpec, mirror: Option<&str>) -> String {
+/// `None` for a file of a corpus added from local files, which has nowhere to come from.
+pub fn file_url(corpus: &Descriptor, file: &FileSpec, mirror: Option<&str>) -> Option<String> {
     match mirror {
-        Some(base) => format!("{}/{}/{}", base.trim_end_matches('/'), corpus.dir, file.name),
+        Some(base) => Some(format!("{}/{}/{}", base.trim_end_matches('/'), corpus.dir, file.name)),
         None => file.url.clone(),
     }
 }
@@ -74,7 +75,11 @@ pub fn fetch_file(
             return Ok(Fetched { path, bytes, outcome: FetchOutcome::AlreadyPresent });
         }
     }
-    let url = file_url(corpus, file, mirror);
+    let url = file_url(corpus, file, mirror).ok_or_else(|| DataError::NoUrl {
+        corpus: corpus.name.clone(),
+        file: file.name.clone(),
+        path: path.clone(),
+    })?;
     let agent = agent_for(&url)?;
     std::fs::create_dir_all(&dir).map_err(|source| DataError::Io { action: "create", path: dir.clone(), source })?;
     let temp = TempFile::create(&dir, &file.name)?;

@@ -23,6 +23,8 @@
 //!
 //! Nothing is tokenized from a file whose SHA-256 does not match its descriptor.
 
+mod add;
+mod bpe;
 mod descriptor;
 mod error;
 mod fetch;
@@ -33,6 +35,8 @@ mod tokenizer;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub use add::{Added, NewCorpus, TextSource, TokenizerChoice, add, text_corpus_name};
+pub use bpe::BYTE_TOKENS;
 pub use descriptor::{
     Catalog, Descriptor, FileSpec, Origin, Part, Split, SplitSet, TokenizerSpec, VocabOrder, builtin,
 };
@@ -178,12 +182,22 @@ impl Corpus {
         let train_text = self.part_text(&set.train, Split::Train)?;
         let (tok, train) = match spec {
             TokenizerSpec::Chars => {
-                let tok = Tokenizer::chars(self.files.values().map(|f| f.text.as_str()));
+                let tok = Tokenizer::chars(self.split_files().map(|f| f.text.as_str()));
                 let train = self.encode(&tok, train_text, Split::Train)?;
                 (tok, train)
             }
             TokenizerSpec::Words { eos, order, unk } => {
                 Tokenizer::words(train_text, eos.as_deref(), *order, unk.as_deref())
+            }
+            TokenizerSpec::Bpe { file } => {
+                let json = self.files.get(file).map_or("", |f| f.text.as_str());
+                let tok = Tokenizer::bpe(json).map_err(|e| DataError::BpeFile {
+                    corpus: d.name.clone(),
+                    file: file.clone(),
+                    message: format!("{e:?}"),
+                })?;
+                let train = self.encode(&tok, train_text, Split::Train)?;
+                (tok, train)
             }
         };
         let valid = self.encode(&tok, self.part_text(&set.valid, Split::Valid)?, Split::Valid)?;
@@ -200,6 +214,19 @@ impl Corpus {
             valid,
             test,
         })
+    }
+
+    /// The files some split set reads (not, say, a `tokenizer.json`).
+    fn split_files(&self) -> impl Iterator<Item = &LoadedFile> {
+        self.files
+            .iter()
+            .filter(|(name, _)| {
+                self.descriptor
+                    .split_sets
+                    .values()
+                    .any(|set| Split::ALL.iter().any(|&s| set.part(s).is_some_and(|p| p.file() == name.as_str())))
+            })
+            .map(|(_, f)| f)
     }
 
     fn encode(&self, tok: &Tokenizer, text: &str, split: Split) -> Result<TokenStream, DataError> {

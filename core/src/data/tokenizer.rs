@@ -1,12 +1,13 @@
-//! Tokenizers (characters, words) and compact token streams.
+//! Tokenizers (characters, words, byte-level BPE) and compact token streams.
 //!
-//! A [`Tokenizer`] is built once from the corpus (characters: from every file; words: from the
-//! training split) and then encodes any text into a [`TokenStream`], which stores ids as `u16`
+//! A [`Tokenizer`] is built once from the corpus (characters: from every split's file; words:
+//! from the training split; BPE: from its `tokenizer.json`) and then encodes any text into a [`TokenStream`], which stores ids as `u16`
 //! when the vocabulary fits (all three built-in corpora) and `u32` otherwise.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
+use super::bpe::{Bpe, BpeError};
 use super::descriptor::VocabOrder;
 
 /// The ids of a tokenized text, stored compactly.
@@ -125,6 +126,7 @@ enum Kind {
         eos: Option<u32>,
         unk: Option<u32>,
     },
+    Bpe(Bpe),
 }
 
 const NONE: u32 = u32::MAX;
@@ -134,9 +136,15 @@ const NONE: u32 = u32::MAX;
 type WordMap = HashMap<String, u32, BuildHasherDefault<FxHasher>>;
 
 impl Tokenizer {
-    /// One token per character (the other kind is words).
-    pub fn is_chars(&self) -> bool {
-        matches!(self.kind, Kind::Chars { .. })
+    /// Whole words (the other kinds, characters and BPE, cut words into pieces).
+    pub fn is_words(&self) -> bool {
+        matches!(self.kind, Kind::Words { .. })
+    }
+
+    /// A byte-level BPE read from its `tokenizer.json`.
+    pub fn bpe(json: &str) -> Result<Tokenizer, BpeError> {
+        let bpe = Bpe::from_json(json)?;
+        Ok(Tokenizer { vocab: Vocab { tokens: bpe.token_texts() }, kind: Kind::Bpe(bpe) })
     }
 
     /// A character tokenizer whose vocabulary is every distinct character of `texts`, in byte
@@ -270,36 +278,48 @@ impl Tokenizer {
                     }
                 }
             }
+            // Byte-level BPE encodes every text; only a broken tokenizer file fails here.
+            Kind::Bpe(bpe) => out = bpe.encode(text).map_err(|e| UnknownToken(format!("{e:?}")))?,
         }
         Ok(TokenStream::new(out, self.vocab.len()))
     }
 
-    /// Turns ids back into text: characters joined as they are, words joined by spaces with
-    /// `eos` as a line break. Ids outside the vocabulary are skipped.
+    /// Turns ids back into text: characters and BPE pieces joined as they are, words joined by
+    /// spaces with `eos` as a line break. Ids outside the vocabulary are skipped.
     pub fn decode(&self, ids: &[u32]) -> String {
         let mut decoder = self.decoder();
         let mut out = String::new();
         for &id in ids {
             decoder.push(id, &mut out);
         }
+        decoder.finish(&mut out);
         out
     }
 
     /// Decodes one id at a time, as [`Tokenizer::decode`] does a whole list: for streaming.
     pub fn decoder(&self) -> Decoder<'_> {
-        Decoder { tokenizer: self, line_start: true }
+        Decoder { tokenizer: self, line_start: true, pending: Vec::new() }
     }
 }
 
-/// A [`Tokenizer::decode`] in steps: remembers whether the next word starts a line.
+/// A [`Tokenizer::decode`] in steps: remembers whether the next word starts a line, and the
+/// bytes of a UTF-8 character that BPE pieces have only begun.
 pub struct Decoder<'a> {
     tokenizer: &'a Tokenizer,
     line_start: bool,
+    pending: Vec<u8>,
 }
 
 impl Decoder<'_> {
-    /// Appends the text of `id` to `out`.
+    /// Appends the text of `id` to `out`: all of it, except a character still incomplete.
     pub fn push(&mut self, id: u32, out: &mut String) {
+        if let Kind::Bpe(bpe) = &self.tokenizer.kind {
+            if let Some(bytes) = bpe.bytes(id) {
+                self.pending.extend_from_slice(bytes);
+                self.flush_utf8(out, false);
+            }
+            return;
+        }
         let Some(token) = self.tokenizer.vocab.token(id) else {
             return;
         };
@@ -314,6 +334,44 @@ impl Decoder<'_> {
         }
         out.push_str(token);
         self.line_start = false;
+    }
+
+    /// Appends what is left at the end of a text: an unfinished character becomes U+FFFD.
+    pub fn finish(&mut self, out: &mut String) {
+        self.flush_utf8(out, true);
+    }
+
+    /// Moves the complete characters of `pending` to `out`; invalid bytes become U+FFFD.
+    fn flush_utf8(&mut self, out: &mut String, end: bool) {
+        let mut start = 0;
+        while start < self.pending.len() {
+            match std::str::from_utf8(&self.pending[start..]) {
+                Ok(text) => {
+                    out.push_str(text);
+                    start = self.pending.len();
+                }
+                Err(e) => {
+                    let valid = start + e.valid_up_to();
+                    out.push_str(std::str::from_utf8(&self.pending[start..valid]).unwrap_or_default());
+                    match e.error_len() {
+                        Some(bad) => {
+                            out.push(char::REPLACEMENT_CHARACTER);
+                            start = valid + bad;
+                        }
+                        // A character cut short: wait for its other bytes, unless the text ends.
+                        None if !end => {
+                            start = valid;
+                            break;
+                        }
+                        None => {
+                            out.push(char::REPLACEMENT_CHARACTER);
+                            start = self.pending.len();
+                        }
+                    }
+                }
+            }
+        }
+        self.pending.drain(..start);
     }
 }
 

@@ -119,8 +119,10 @@ fn prepare(
     // A budget too small for one step is an error now, not after other cells trained.
     let per_sample = checked.plan(config.objective).training;
     let windows = Sampler::new(&dataset.train, config.train_sampler()).map_err(|e| wrap(e.into()))?.windows_per_epoch();
-    let budget = train::Budget::new(config.budget, config.convention, per_sample).map_err(|e| wrap(e.into()))?;
-    budget.plan(EpochShape { batch_size: config.batch, windows }).map_err(|e| wrap(e.into()))?;
+    let budget = config.budget.map(|b| train::Budget::new(b, config.convention, per_sample)).transpose();
+    let budget = budget.map_err(|e| wrap(e.into()))?;
+    let shape = EpochShape { batch_size: config.batch, windows };
+    config.stop.length(budget.as_ref(), shape).map_err(|e| wrap(e.into()))?;
     let dir = out.join(&cell.corpus).join(cell.name());
     let finished = finished_record(&dir, &config, cell)?;
     Ok(Some(Prepared { cell: cell.clone(), spec, config, dir, finished }))
@@ -141,7 +143,7 @@ fn cell_config(
     c.overrides = cell.overrides.clone();
     c.objective = cell.objective;
     c.seed = cell.seed;
-    (c.train, c.eval) = RunConfig::default_protocols(cell.objective, dataset.tokenizer.is_chars());
+    (c.train, c.eval) = RunConfig::default_protocols(cell.objective, !dataset.tokenizer.is_words());
     // The settings' protocols are the last-token objective's; `all` has only the standard ones.
     if cell.objective == Objective::Last {
         c.train = s.train.unwrap_or(c.train);
@@ -157,7 +159,7 @@ fn cell_config(
     c.eval_interval = s.eval_interval.unwrap_or(c.eval_interval);
     match cell.length {
         Length::Budget { flops, convention } => {
-            c.budget = flops;
+            c.budget = Some(flops);
             c.convention = convention;
         }
         Length::Epochs(epochs) => {
@@ -165,7 +167,7 @@ fn cell_config(
             c.validate()?;
             let sampler = Sampler::new(&dataset.train, c.train_sampler())?;
             let per_sample = checked.plan(c.objective).training.paper;
-            c.budget = per_sample as f64 * sampler.windows_per_epoch() as f64 * epochs as f64;
+            c.budget = Some(per_sample as f64 * sampler.windows_per_epoch() as f64 * epochs as f64);
             c.convention = Convention::Paper;
             if s.eval_interval.is_none() {
                 c.eval_interval = sampler.batches_per_epoch() as u64;

@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 
 use crate::experiment::{EXPERIMENT_FILE, Experiment};
 use crate::ir::Convention;
-use crate::train::{self, CurvePoint, RunRecord, Status};
+use crate::train::{self, CurvePoint, RunRecord, Status, StopRules};
+use crate::units::sci;
 
 /// What stops a report.
 #[derive(Debug, thiserror::Error)]
@@ -60,18 +61,24 @@ impl Group {
         format!("{}-{}", self.corpus, self.objective)
     }
 
-    /// `bits/char` or `bits/word`.
+    /// `bits/char`, `bits/token` (BPE) or `bits/word`.
     pub fn bits_unit(&self) -> &'static str {
-        if self.tokenizer == "chars" { "bits/char" } else { "bits/word" }
+        match self.tokenizer.as_str() {
+            "chars" => "bits/char",
+            "bpe" => "bits/token",
+            _ => "bits/word",
+        }
     }
 }
 
-/// The seeds of one model variant at one budget.
+/// The seeds of one model variant under one set of limits (budget and stopping rules).
 #[derive(Clone, Debug)]
 pub struct Row {
     pub label: String,
     pub convention: Convention,
-    pub budget: f64,
+    pub budget: Option<f64>,
+    /// The other stopping rules the runs had.
+    pub stop: StopRules,
     pub params: u64,
     /// Mean training FLOPs spent, per convention.
     pub flops: [f64; 3],
@@ -212,15 +219,18 @@ pub fn group(runs: Vec<Run>, published: &BTreeMap<String, f64>) -> Vec<Group> {
             let mut rows: Vec<Row> = Vec::new();
             for run in members {
                 let r = &run.record;
-                match rows
-                    .iter_mut()
-                    .find(|row| row.label == run.label && row.convention == r.convention && row.budget == r.budget)
-                {
+                match rows.iter_mut().find(|row| {
+                    row.label == run.label
+                        && row.convention == r.convention
+                        && row.budget == r.budget
+                        && row.stop == r.stop
+                }) {
                     Some(row) => row.runs.push(run),
                     None => rows.push(Row {
                         label: run.label.clone(),
                         convention: r.convention,
                         budget: r.budget,
+                        stop: r.stop,
                         params: r.params,
                         flops: [0.0; 3],
                         steps: 0.0,
@@ -239,11 +249,22 @@ pub fn group(runs: Vec<Run>, published: &BTreeMap<String, f64>) -> Vec<Group> {
             }
             rows.sort_by(|a, b| {
                 let rank = |l: &String| labels.iter().position(|x| x == l);
-                rank(&a.label).cmp(&rank(&b.label)).then(a.budget.total_cmp(&b.budget))
+                rank(&a.label)
+                    .cmp(&rank(&b.label))
+                    .then(a.budget.unwrap_or(f64::INFINITY).total_cmp(&b.budget.unwrap_or(f64::INFINITY)))
             });
             Group { corpus, split_set, tokenizer, objective, rows }
         })
         .collect()
+}
+
+impl Row {
+    /// What limited the runs: `1e12 exact`, `e3`, `1e12 exact, steps500`.
+    pub fn limits(&self) -> String {
+        let budget = self.budget.map(|b| format!("{} {}", sci(b), self.convention));
+        let stop = Some(self.stop.label().replace('-', ", ")).filter(|s| !s.is_empty());
+        budget.into_iter().chain(stop).collect::<Vec<_>>().join(", ")
+    }
 }
 
 fn summarise(row: &mut Row) {

@@ -155,7 +155,7 @@ fn curves(group: &Group) -> Vec<Series> {
                 .filter(|p| p.0 > 0.0 && p.1.is_finite())
                 .collect();
             let label = if several_budgets(&row.label) {
-                format!("{} @ {} {}", row.label, sci(row.budget), row.convention)
+                format!("{} @ {}", row.label, row.limits())
             } else {
                 row.label.clone()
             };

@@ -47,10 +47,9 @@ fn row_line(row: &Row, with_published: bool) -> String {
         row.runs.len().to_string()
     };
     let mut line = format!(
-        "| {} | {} {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
         row.label,
-        sci(row.budget),
-        row.convention,
+        row.limits(),
         thousands(row.params),
         sci(row.flops(Convention::Exact)),
         sci(row.flops(Convention::Kaplan)),

@@ -10,7 +10,8 @@
 //! )
 //! ```
 //!
-//! Only `corpus`, `budget` and `context` are required; every other field has the default of
+//! Only `corpus`, `context` and a limit are required: `budget`, or `stop: (epochs: 3)` (also
+//! `max_steps`, `max_time` in seconds), or both; every other field has the default of
 //! [`RunConfig::new`]. Unknown fields are errors with their line and column.
 
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,7 @@ use super::error::TrainError;
 use super::eval::Average;
 use super::model::OptimizerConfig;
 use super::schedule::Schedule;
+use super::stop::StopRules;
 use crate::data::{Dataset, Objective, SamplerConfig};
 use crate::ir::Convention;
 
@@ -43,8 +45,12 @@ pub struct RunConfig {
     /// The convention the budget counts in.
     #[serde(default = "default_convention")]
     pub convention: Convention,
-    /// Training FLOPs, in `convention`.
-    pub budget: f64,
+    /// Training FLOPs, in `convention`; `None`: only the other stopping rules limit the run.
+    #[serde(default)]
+    pub budget: Option<f64>,
+    /// Epochs, steps or wall-clock time; the first limit reached, budget included, stops the run.
+    #[serde(default, skip_serializing_if = "StopRules::is_empty")]
+    pub stop: StopRules,
     /// Rows per training and evaluation batch.
     #[serde(default = "default_batch")]
     pub batch: usize,
@@ -153,7 +159,8 @@ impl RunConfig {
             overrides: Vec::new(),
             objective: default_objective(),
             convention: default_convention(),
-            budget,
+            budget: Some(budget),
+            stop: StopRules::default(),
             batch: default_batch(),
             context,
             optimizer: OptimizerConfig::default(),
@@ -171,7 +178,8 @@ impl RunConfig {
 
     /// The default training and evaluation protocols: the study's for the last-token objective
     /// (random windows; the first 10,000 windows, or for words every window of the first 80,000
-    /// tokens), the standard ones for all positions.
+    /// tokens), the standard ones for all positions. `characters` is true for characters and for
+    /// BPE pieces, whose splits are sampled whole as characters are; false for words.
     pub fn default_protocols(objective: Objective, characters: bool) -> (TrainProtocol, EvalProtocol) {
         match (objective, characters) {
             (Objective::Last, true) => {
@@ -193,8 +201,8 @@ impl RunConfig {
             line: e.span.start.line,
             column: e.span.start.col,
             message: lowercase_first(&e.code.to_string()),
-            help: "a run file sets `corpus`, `budget`, `context` and optionally `split_set`, `tokenizer`, \
-                   `overrides`, `objective`, `convention`, `batch`, `optimizer`, `schedule`, `seed`, \
+            help: "a run file sets `corpus`, `context`, `budget` or `stop` (or both) and optionally `split_set`, \
+                   `tokenizer`, `overrides`, `objective`, `convention`, `batch`, `optimizer`, `schedule`, `seed`, \
                    `eval_interval`, `train`, `eval`, `max_eval_batches`, `train_eval_batches`, `average`, \
                    `select_best`"
                 .into(),
@@ -237,6 +245,15 @@ impl RunConfig {
             return Err(TrainError::config(
                 format!("the objective `all` cannot be evaluated with `eval: {:?}`", self.eval),
                 "the study's first-windows protocols score only the last position; use `eval: Full`",
+            ));
+        }
+        self.stop.validate()?;
+        if let Some(b) = self.budget
+            && !(b.is_finite() && b >= 1.0)
+        {
+            return Err(TrainError::config(
+                format!("the budget is {b} FLOPs"),
+                "give a positive, finite number of FLOPs, e.g. `--budget 1e13`",
             ));
         }
         let lr = self.optimizer.lr;

@@ -9,6 +9,7 @@
 //! eval       NLL over a sampler                record      results.jsonl and curve.jsonl
 //! progress   Observer, progress bar / lines    checkpoint  weights in safetensors
 //! sample     text generation                   interrupt   the Ctrl-C flag
+//! stop       budget, epochs, steps, time: when a run ends
 //! ```
 
 mod budget;
@@ -24,6 +25,7 @@ mod record;
 mod runner;
 mod sample;
 mod schedule;
+mod stop;
 
 pub use budget::{Budget, EpochShape, FlopsUsed, StepPlan};
 pub use checkpoint::{Checkpoint, CheckpointMeta, load as load_checkpoint, load_into, save as save_checkpoint};
@@ -40,3 +42,4 @@ pub use record::{
 pub use runner::{ModelSource, run};
 pub use sample::{MAX_SAMPLE_TOKENS, SampleConfig, generate, generate_each};
 pub use schedule::Schedule;
+pub use stop::{Length, StopRule, StopRules};

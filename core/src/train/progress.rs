@@ -1,6 +1,6 @@
 //! Watching a run: the runner reports start, steps, evaluations and the end to an [`Observer`].
 //! [`Progress`] shows them as an indicatif bar on a terminal, or as plain lines every N steps
-//! when stdout is a file or a pipe (logs stay readable).
+//! when the stream is a file or a pipe (logs stay readable).
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -17,10 +17,10 @@ pub struct StartEvent {
     pub model: String,
     pub device: String,
     pub params: u64,
-    /// Steps the budget buys.
-    pub total_steps: u64,
-    /// The budget in whole FLOPs of `convention`.
-    pub budget: u128,
+    /// Steps the run will take; `None` when only a time limit ends it.
+    pub total_steps: Option<u64>,
+    /// The budget in whole FLOPs of `convention`, if there is one.
+    pub budget: Option<u128>,
     pub convention: Convention,
     /// FLOPs of a full-batch step.
     pub step_cost: u128,
@@ -31,10 +31,10 @@ pub struct StartEvent {
 pub struct StepEvent {
     /// Steps done.
     pub step: u64,
-    pub total_steps: u64,
-    /// FLOPs spent so far, in the budget's convention.
+    /// Steps the run will take; `None` when only a time limit ends it.
+    pub total_steps: Option<u64>,
+    /// FLOPs spent so far, in the run's convention.
     pub flops: u128,
-    pub budget: u128,
     pub loss: f32,
     pub lr: f64,
     /// Input tokens per second of training so far.
@@ -73,6 +73,10 @@ pub struct Progress {
     /// Plain mode: print every this many steps (and the last).
     log_every: u64,
     model: String,
+    /// The run's budget, for the share spent.
+    budget: Option<u128>,
+    /// Bars and lines go to stderr (stdout carries machine-readable output).
+    stderr: bool,
 }
 
 enum Mode {
@@ -84,21 +88,47 @@ impl Progress {
     /// A bar if stdout is a terminal, else lines on stdout every `log_every` steps.
     pub fn new(log_every: u64) -> Progress {
         if std::io::stdout().is_terminal() {
-            Progress { mode: Mode::Bar(None), log_every: log_every.max(1), model: String::new() }
+            Progress::bar(log_every, false)
         } else {
             Progress::lines(Box::new(std::io::stdout()), log_every)
         }
     }
 
+    /// As [`Progress::new`], on stderr: for when stdout carries records (`--json`).
+    pub fn on_stderr(log_every: u64) -> Progress {
+        if std::io::stderr().is_terminal() {
+            Progress::bar(log_every, true)
+        } else {
+            Progress::lines(Box::new(std::io::stderr()), log_every)
+        }
+    }
+
+    fn bar(log_every: u64, stderr: bool) -> Progress {
+        Progress { mode: Mode::Bar(None), log_every: log_every.max(1), model: String::new(), budget: None, stderr }
+    }
+
     /// Plain lines to `out` every `log_every` steps.
     pub fn lines(out: Box<dyn Write + Send>, log_every: u64) -> Progress {
-        Progress { mode: Mode::Lines(out), log_every: log_every.max(1), model: String::new() }
+        Progress {
+            mode: Mode::Lines(out),
+            log_every: log_every.max(1),
+            model: String::new(),
+            budget: None,
+            stderr: false,
+        }
+    }
+
+    fn target(&self) -> ProgressDrawTarget {
+        if self.stderr { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::stdout() }
     }
 
     fn say(&mut self, line: &str) {
         match &mut self.mode {
             Mode::Bar(Some(bar)) => bar.println(line),
             // A closed pipe must not stop training.
+            Mode::Bar(None) if self.stderr => {
+                let _ = writeln!(std::io::stderr(), "{line}");
+            }
             Mode::Bar(None) => {
                 let _ = writeln!(std::io::stdout(), "{line}");
             }
@@ -113,22 +143,28 @@ impl Progress {
 impl Observer for Progress {
     fn start(&mut self, e: &StartEvent) {
         self.model = e.model.clone();
+        let steps = e.total_steps.map_or("steps until the time limit".into(), |n| format!("{} steps", thousands(n)));
+        let within = e.budget.map_or(String::new(), |b| format!(" within {}", flops(b)));
         let line = format!(
-            "{}: {} params on {}, {} steps of {} FLOPs ({}) within {}",
+            "{}: {} params on {}, {steps} of {} FLOPs ({}){within}",
             e.model,
             thousands(e.params),
             e.device,
-            thousands(e.total_steps),
             flops(e.step_cost),
             e.convention,
-            flops(e.budget)
         );
+        self.budget = e.budget;
         self.say(&line);
+        let target = self.target();
         if let Mode::Bar(bar) = &mut self.mode {
-            let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps  {msg}  eta {eta}")
+            let template = match e.total_steps {
+                Some(_) => "{prefix} [{bar:30}] {pos}/{len} steps  {msg}  eta {eta}",
+                None => "{prefix} {pos} steps  {msg}  {elapsed}",
+            };
+            let style = ProgressStyle::with_template(template)
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> ");
-            let b = ProgressBar::with_draw_target(Some(e.total_steps), ProgressDrawTarget::stdout());
+            let b = ProgressBar::with_draw_target(e.total_steps, target);
             b.set_style(style);
             b.set_prefix(e.model.clone());
             *bar = Some(b);
@@ -136,14 +172,11 @@ impl Observer for Progress {
     }
 
     fn step(&mut self, e: &StepEvent) {
-        let status = format!(
-            "flops {}/{} ({:.0}%)  loss {:.4}  {} tok/s",
-            flops(e.flops),
-            flops(e.budget),
-            100.0 * e.flops as f64 / e.budget as f64,
-            e.loss,
-            thousands(e.tokens_per_second as u64)
-        );
+        let spent = match self.budget {
+            Some(b) => format!("{}/{} ({:.0}%)", flops(e.flops), flops(b), 100.0 * e.flops as f64 / b as f64),
+            None => flops(e.flops),
+        };
+        let status = format!("flops {spent}  loss {:.4}  {} tok/s", e.loss, thousands(e.tokens_per_second as u64));
         match &mut self.mode {
             Mode::Bar(Some(bar)) => {
                 bar.set_position(e.step);
@@ -151,16 +184,26 @@ impl Observer for Progress {
             }
             Mode::Bar(None) => {}
             Mode::Lines(_) => {
-                if e.step.is_multiple_of(self.log_every) || e.step == e.total_steps {
-                    let eta = e.elapsed.mul_f64((e.total_steps - e.step.min(e.total_steps)) as f64 / e.step as f64);
-                    let line = format!(
-                        "{} step {}/{}  {status}  lr {:.2e}  eta {}",
-                        self.model,
-                        e.step,
-                        e.total_steps,
-                        e.lr,
-                        clock(eta)
-                    );
+                if e.step.is_multiple_of(self.log_every) || Some(e.step) == e.total_steps {
+                    let line = match e.total_steps {
+                        Some(total) => {
+                            let eta = e.elapsed.mul_f64((total - e.step.min(total)) as f64 / e.step as f64);
+                            format!(
+                                "{} step {}/{total}  {status}  lr {:.2e}  eta {}",
+                                self.model,
+                                e.step,
+                                e.lr,
+                                clock(eta)
+                            )
+                        }
+                        None => format!(
+                            "{} step {}  {status}  lr {:.2e}  elapsed {}",
+                            self.model,
+                            e.step,
+                            e.lr,
+                            clock(e.elapsed)
+                        ),
+                    };
                     self.say(&line);
                 }
             }

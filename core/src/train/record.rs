@@ -18,6 +18,7 @@ use super::budget::FlopsUsed;
 use super::error::TrainError;
 use super::eval::Average;
 use super::fsio;
+use super::stop::{StopRule, StopRules};
 use crate::ir::Convention;
 
 pub const RESULTS_FILE: &str = "results.jsonl";
@@ -30,7 +31,7 @@ pub const CHECKPOINT_FILE: &str = "model.safetensors";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
-    /// Trained to the budget and evaluated.
+    /// Trained until a stopping rule (`stopped_by`) ended it, and evaluated.
     Completed,
     /// Stopped at a loss that is not a finite number; nothing was evaluated after it.
     Diverged,
@@ -63,11 +64,18 @@ pub struct RunRecord {
     pub objective: String,
     /// The convention the budget counted in.
     pub convention: Convention,
-    /// The budget, in FLOPs of `convention`.
-    pub budget: f64,
+    /// The budget, in FLOPs of `convention`; `None` when other rules alone limited the run.
+    pub budget: Option<f64>,
+    /// The rule that ended a completed run: `budget`, `epochs`, `max_steps` or `max_time`.
+    #[serde(default)]
+    pub stopped_by: Option<StopRule>,
+    /// The run's stopping rules besides the budget.
+    #[serde(default, skip_serializing_if = "StopRules::is_empty")]
+    pub stop: StopRules,
     /// Training FLOPs per sample, every convention.
     pub flops_per_sample: FlopsUsed,
-    /// Training FLOPs spent, every convention: `samples * flops_per_sample`, exactly.
+    /// Training FLOPs spent, every convention: `samples * flops_per_sample`, exactly. Runs
+    /// stopped by different rules compare by these.
     pub flops_used: FlopsUsed,
     pub steps: u64,
     /// Training windows (rows) seen.

@@ -1,8 +1,8 @@
-//! The budget runner: train one model until the next step would pass the budget, evaluate,
-//! write the run folder.
+//! The runner: train one model until a stopping rule ends it (the next step would pass the
+//! budget, the epochs or steps are done, the time is up), evaluate, write the run folder.
 //!
 //! ```text
-//! plan (budget / step cost) -> write model.model, run.ron
+//! length (budget / step cost, epochs, steps) -> write model.model, run.ron
 //!   -> steps (validation every eval_interval and after the last; keep the best weights)
 //!   -> restore the selected weights -> test and train-subset NLL
 //!   -> write model.safetensors, curve.jsonl, results.jsonl
@@ -14,7 +14,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::budget::{Budget, EpochShape, FlopsUsed, StepPlan};
+use super::budget::{Budget, EpochShape, FlopsUsed};
 use super::checkpoint::{self, CheckpointMeta};
 use super::config::RunConfig;
 use super::error::TrainError;
@@ -24,7 +24,9 @@ use super::interrupt;
 use super::model::{NotFinite, Trainable, Weights};
 use super::progress::{EvalEvent, Observer, StartEvent, StepEvent};
 use super::record::{self, CurvePoint, RunRecord, Status};
-use crate::data::{Dataset, Sampler};
+use super::schedule::Schedule;
+use super::stop::{Length, StopRule};
+use crate::data::{DataError, Dataset, Sampler, Split};
 
 /// The model as its author wrote it: saved as `model.model`, its includes beside it, so that the
 /// run folder rebuilds it (with the overrides of `run.ron`).
@@ -95,8 +97,15 @@ pub fn run(
     config.check_dataset(data)?;
     let samplers = Samplers::new(data, config)?;
     let per_sample = model.flops_per_sample(config.objective);
-    let budget = Budget::new(config.budget, config.convention, per_sample)?;
-    let plan = budget.plan(EpochShape { batch_size: config.batch, windows: samplers.train.windows_per_epoch() })?;
+    let budget = config.budget.map(|b| Budget::new(b, config.convention, per_sample)).transpose()?;
+    let shape = EpochShape { batch_size: config.batch, windows: samplers.train.windows_per_epoch() };
+    let length = config.stop.length(budget.as_ref(), shape)?;
+    if length.steps.is_none() && config.schedule != Schedule::Constant {
+        return Err(TrainError::config(
+            "the schedule decays over the run's length, but only a time limit ends this run",
+            "add a budget, epochs or steps beside the time limit, or use the constant schedule",
+        ));
+    }
 
     // The folder can rebuild the run before a single step is taken.
     fsio::create_dir(out)?;
@@ -109,18 +118,18 @@ pub fn run(
         model: source.name.clone(),
         device: device.clone(),
         params,
-        total_steps: plan.steps,
-        budget: budget.limit,
+        total_steps: length.steps,
+        budget: budget.map(|b| b.limit),
         convention: config.convention,
-        step_cost: budget.step_cost(config.batch.min(samplers.train.windows_per_epoch())),
+        step_cost: u128::from(per_sample.get(config.convention)) * shape.rows(0) as u128,
     });
 
     let mut t = Training::default();
-    let ending = t.train(model, &samplers, config, &budget, &plan, started, observer);
-    let (status, message) = match ending {
-        Ending::Completed => (Status::Completed, None),
-        Ending::Diverged(m) => (Status::Diverged, Some(m)),
-        Ending::Interrupted => (Status::Interrupted, Some("interrupted by ctrl-c".to_string())),
+    let ending = t.train(model, &samplers, config, length, started, observer);
+    let (status, message, stopped_by) = match ending {
+        Ending::Completed(rule) => (Status::Completed, None, Some(rule)),
+        Ending::Diverged(m) => (Status::Diverged, Some(m), None),
+        Ending::Interrupted => (Status::Interrupted, Some("interrupted by ctrl-c".to_string()), None),
     };
 
     let (selected_step, valid_nll) = select_weights(model, &t, status)?;
@@ -135,6 +144,8 @@ pub fn run(
         objective: config.objective.name().into(),
         convention: config.convention,
         budget: config.budget,
+        stopped_by,
+        stop: config.stop,
         flops_per_sample: FlopsUsed::of(1, &per_sample),
         flops_used: FlopsUsed::of(t.samples, &per_sample),
         steps: t.steps,
@@ -234,18 +245,20 @@ struct Samplers<'a> {
 impl<'a> Samplers<'a> {
     fn new(data: &'a Dataset, config: &RunConfig) -> Result<Samplers<'a>, TrainError> {
         let eval = config.eval_sampler();
+        let sampler = |tokens, config, split| Sampler::new(tokens, config).map_err(|e: DataError| e.in_split(split));
         Ok(Samplers {
-            train: Sampler::new(&data.train, config.train_sampler())?,
-            valid: Sampler::new(&data.valid, eval)?,
-            test: data.test.as_ref().map(|t| Sampler::new(t, eval)).transpose()?,
-            train_eval: Sampler::new(&data.train, eval)?,
+            train: sampler(&data.train, config.train_sampler(), Split::Train)?,
+            valid: sampler(&data.valid, eval, Split::Valid)?,
+            test: data.test.as_ref().map(|t| sampler(t, eval, Split::Test)).transpose()?,
+            train_eval: sampler(&data.train, eval, Split::Train)?,
         })
     }
 }
 
 /// How the training loop ended.
 enum Ending {
-    Completed,
+    /// Stopped by this rule, as planned.
+    Completed(StopRule),
     Diverged(String),
     Interrupted,
 }
@@ -271,28 +284,39 @@ struct Training {
 }
 
 impl Training {
-    #[allow(clippy::too_many_arguments)]
     fn train(
         &mut self,
         model: &mut dyn Trainable,
         samplers: &Samplers,
         config: &RunConfig,
-        budget: &Budget,
-        plan: &StepPlan,
+        length: Length,
         started: Instant,
         observer: &mut dyn Observer,
     ) -> Ending {
+        let per_sample = u128::from(model.flops_per_sample(config.objective).get(config.convention));
+        let spent = |samples: u64| u128::from(samples) * per_sample;
+        let time_limit = config.stop.time_limit();
         for epoch in 0.. {
             for batch in samplers.train.epoch(epoch) {
-                if self.steps == plan.steps {
-                    return Ending::Completed;
+                if let (Some(steps), Some(rule)) = (length.steps, length.rule)
+                    && self.steps == steps
+                {
+                    return Ending::Completed(rule);
                 }
                 if interrupt::requested() {
                     return Ending::Interrupted;
                 }
-                // The plan was made with the same arithmetic; a step beyond it is a bug.
-                debug_assert!(budget.fits(self.samples, batch.batch));
-                let lr = config.schedule.lr(config.optimizer.lr, self.steps, plan.steps);
+                if self.steps > 0 && time_limit.is_some_and(|limit| started.elapsed() >= limit) {
+                    // The weights the run ends with are validated like any others.
+                    if self.last_valid.is_none_or(|(step, _)| step != self.steps)
+                        && let Err(ending) = self.validate(model, samplers, config, observer)
+                    {
+                        return ending;
+                    }
+                    return Ending::Completed(StopRule::MaxTime);
+                }
+                // Without a known length the schedule is constant (checked before training).
+                let lr = config.schedule.lr(config.optimizer.lr, self.steps, length.steps.unwrap_or(u64::MAX));
                 let t0 = Instant::now();
                 let loss = model.train_step(&batch, lr);
                 self.train_time += t0.elapsed();
@@ -301,7 +325,7 @@ impl Training {
                 let finite = loss.is_finite();
                 self.curve.push(CurvePoint {
                     step: self.steps,
-                    flops: budget.spent(self.samples),
+                    flops: spent(self.samples),
                     lr,
                     train_loss: finite.then_some(f64::from(loss)),
                     valid_nll: None,
@@ -312,15 +336,14 @@ impl Training {
                 }
                 observer.step(&StepEvent {
                     step: self.steps,
-                    total_steps: plan.steps,
-                    flops: budget.spent(self.samples),
-                    budget: budget.limit,
+                    total_steps: length.steps,
+                    flops: spent(self.samples),
                     loss,
                     lr,
                     tokens_per_second: per_second(self.samples * config.context as u64, self.train_time),
                     elapsed: started.elapsed(),
                 });
-                let due = self.steps.is_multiple_of(config.eval_interval) || self.steps == plan.steps;
+                let due = self.steps.is_multiple_of(config.eval_interval) || Some(self.steps) == length.steps;
                 if due && !interrupt::requested() {
                     match self.validate(model, samplers, config, observer) {
                         Ok(()) => {}
@@ -330,7 +353,7 @@ impl Training {
             }
         }
         // `0..` does not end; every path returns from inside the loop.
-        Ending::Completed
+        Ending::Interrupted
     }
 
     /// Evaluates validation after the current step and keeps the weights if they are the best.

@@ -134,6 +134,40 @@ impl Diagnostics {
     pub fn codes(&self) -> Vec<Code> {
         self.errors.iter().map(|d| d.code).collect()
     }
+
+    /// Every error as a [`DiagnosticRecord`], for machine-readable output (`--json`).
+    pub fn records(&self) -> Vec<DiagnosticRecord> {
+        self.errors
+            .iter()
+            .map(|d| {
+                let place = d.primary.as_ref().map(|l| (self.sources.name(l.span.file), self.sources.line_col(l.span)));
+                DiagnosticRecord {
+                    code: d.code.id(),
+                    message: d.message.clone(),
+                    file: place.map(|(name, _)| name.to_string()),
+                    line: place.map(|(_, (line, _))| line),
+                    column: place.map(|(_, (_, column))| column),
+                    rendered: d.render(&self.sources),
+                }
+            })
+            .collect()
+    }
+}
+
+/// One error in machine-readable form: where it is and what it says, with the text rendering.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DiagnosticRecord {
+    /// `M0026`.
+    pub code: String,
+    pub message: String,
+    /// The file of the primary label, if the error has one.
+    pub file: Option<String>,
+    /// 1-based line of the primary label.
+    pub line: Option<usize>,
+    /// 1-based column (characters) of the primary label.
+    pub column: Option<usize>,
+    /// The diagnostic as `check` prints it, without colour.
+    pub rendered: String,
 }
 
 impl std::fmt::Display for Diagnostics {

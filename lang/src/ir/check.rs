@@ -82,7 +82,7 @@ pub struct Summary {
 }
 
 /// Training memory for one batch, in bytes (f32).
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct MemoryEstimate {
     pub batch: u64,
     /// Weights, gradients and Adam's two moments.

@@ -13,7 +13,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Forward FLOPs, by kind of work.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Flops {
     /// 2 per multiply-accumulate of a matrix product.
     pub matmul: u64,
@@ -89,7 +89,7 @@ impl FromStr for Convention {
 }
 
 /// Training FLOPs per sample under each convention.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct TrainingFlops {
     pub exact: u64,
     pub kaplan: u64,

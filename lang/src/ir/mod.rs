@@ -14,5 +14,5 @@ pub use constant::Constant;
 pub use flops::{Convention, FlopInputs, Flops, TrainingFlops};
 pub use graph::{Graph, ModelParam, Node, NodeId, Op};
 pub use plan::{FlopPlan, Objective, PlannedNode};
-pub use render::{Format, check_table, render_graph};
+pub use render::{CheckReport, Format, LayerRow, Totals, check_report, check_table, render_graph};
 pub use shape::{Dim, Elem, Shape};

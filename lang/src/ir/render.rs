@@ -1,9 +1,9 @@
 //! Views of a checked graph: the `check` table, and the graph as text (what snapshots hold),
 //! Graphviz DOT or JSON.
 
-use super::{Checked, Convention, FlopPlan, Flops, Objective, Op};
+use super::{Checked, Convention, Flops, MemoryEstimate, Objective, Op, TrainingFlops};
 use crate::units::{bytes, human, thousands};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -15,51 +15,142 @@ pub enum Format {
     Json,
 }
 
-fn header(c: &Checked) -> String {
+fn header(model: &str, parameters: &[(String, String)], vocab: u64) -> String {
+    let params: Vec<String> = parameters.iter().map(|(name, value)| format!("{name} = {value}")).collect();
+    format!("model `{model}` ({}) with vocab = {vocab}", params.join(", "))
+}
+
+/// The model's parameters as resolved: `(name, value)`.
+fn parameters(c: &Checked) -> Vec<(String, String)> {
+    c.graph.params.iter().map(|p| (p.name.clone(), p.value.to_string())).collect()
+}
+
+/// What `tinyarch check` reports for one model trained under `objective`: a row per layer and
+/// the totals. `tinyarch check --json` prints it; [`check_table`] renders it as text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckReport {
+    pub model: String,
+    /// The model's parameters as resolved: `(name, value)`.
+    pub parameters: Vec<(String, String)>,
+    pub vocab: u64,
+    pub context: u64,
+    /// `last` or `all`.
+    pub objective: String,
+    /// The convention a budget would count in.
+    pub convention: Convention,
+    pub layers: Vec<LayerRow>,
+    pub totals: Totals,
+}
+
+/// One node of the graph under the report's objective.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerRow {
+    /// `12`, or `blocks.model:12` for a line of an included file; `None` for the input.
+    pub line: Option<String>,
+    /// The layer's path (`blocks.0.attn`), or `(input)`.
+    pub layer: String,
+    pub kind: String,
+    /// The output shape per sample (`[128, 64]`).
+    pub shape: String,
+    /// `last` when only the last position is computed, else `all`.
+    pub computes: String,
+    pub params: u64,
+    pub matmul_flops: u64,
+    /// Elementwise, softmax and norm FLOPs.
+    pub other_flops: u64,
+}
+
+/// The whole model, per sample.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub params: u64,
+    pub embedding_params: u64,
+    /// Forward FLOPs per sample by kind of work.
+    pub forward: Flops,
+    /// Positions the loss scores per sample.
+    pub predicted_tokens: u64,
+    /// Training FLOPs per sample in every convention.
+    pub training: TrainingFlops,
+    pub memory: MemoryEstimate,
+}
+
+/// The report of a checked model trained under `objective`, with `convention` as a budget's.
+pub fn check_report(c: &Checked, convention: Convention, objective: Objective) -> CheckReport {
     let g = &c.graph;
-    let params: Vec<String> = g.params.iter().map(|p| format!("{} = {}", p.name, p.value)).collect();
-    format!("model `{}` ({}) with vocab = {}", g.name, params.join(", "), g.vocab.size)
+    let plan = c.plan(objective);
+    let layers = g
+        .nodes
+        .iter()
+        .zip(&c.nodes)
+        .zip(&plan.nodes)
+        .map(|((node, checked), planned)| {
+            let (line, layer) = match node.op {
+                Op::Input => (None, "(input)".to_string()),
+                _ => (Some(source_line(g, node.span)), node.path.clone()),
+            };
+            let last = planned.last_only && checked.shape.rows() > 1;
+            LayerRow {
+                line,
+                layer,
+                kind: node.op.kind_name().to_string(),
+                shape: checked.shape.to_string(),
+                computes: if last { "last" } else { "all" }.to_string(),
+                params: checked.param_count(),
+                matmul_flops: planned.flops.matmul,
+                other_flops: planned.flops.other(),
+            }
+        })
+        .collect();
+    let s = &c.summary;
+    CheckReport {
+        model: g.name.clone(),
+        parameters: parameters(c),
+        vocab: g.vocab.size,
+        context: g.context.size,
+        objective: plan.objective.to_string(),
+        convention,
+        layers,
+        totals: Totals {
+            params: s.params,
+            embedding_params: s.embedding_params,
+            forward: plan.forward,
+            predicted_tokens: plan.predicted_tokens,
+            training: plan.training,
+            memory: s.memory,
+        },
+    }
 }
 
 /// The per-layer table `tinyarch check` prints for training under `objective`, then totals.
 /// `convention` is the one a budget would use; all three are shown.
 pub fn check_table(c: &Checked, convention: Convention, objective: Objective) -> String {
-    let plan = c.plan(objective);
-    let mut out = String::new();
-    let _ = writeln!(out, "{}", header(c));
-    out.push_str(&aligned(&layer_rows(c, plan)));
-    out.push_str(&totals(c, plan, convention));
-    out
+    check_report(c, convention, objective).to_text()
 }
 
-/// One row per node: where it is written, what it is, and what it costs under `plan`.
-fn layer_rows(c: &Checked, plan: &FlopPlan) -> Vec<[String; 8]> {
-    let g = &c.graph;
-    let mut rows = vec![[
-        "line".to_string(),
-        "layer".into(),
-        "kind".into(),
-        "output shape".into(),
-        "computes".into(),
-        "params".into(),
-        "matmul FLOPs".into(),
-        "other FLOPs".into(),
-    ]];
-    for ((node, checked), planned) in g.nodes.iter().zip(&c.nodes).zip(&plan.nodes) {
-        let (line, path) = match node.op {
-            Op::Input => (String::new(), "(input)".to_string()),
-            _ => (source_line(g, node.span), node.path.clone()),
-        };
-        let computes = if planned.last_only && checked.shape.rows() > 1 { "last" } else { "all" };
+impl CheckReport {
+    /// The report as `tinyarch check` prints it: a heading, the layer table, the totals.
+    pub fn to_text(&self) -> String {
+        let mut out = header(&self.model, &self.parameters, self.vocab) + "\n";
+        out.push_str(&aligned(&layer_rows(&self.layers)));
+        out.push_str(&totals(self));
+        out
+    }
+}
+
+/// The layer rows as text, under a heading row.
+fn layer_rows(layers: &[LayerRow]) -> Vec<[String; 8]> {
+    let heading = ["line", "layer", "kind", "output shape", "computes", "params", "matmul FLOPs", "other FLOPs"];
+    let mut rows = vec![heading.map(String::from)];
+    for l in layers {
         rows.push([
-            line,
-            path,
-            node.op.kind_name().to_string(),
-            checked.shape.to_string(),
-            computes.to_string(),
-            thousands(checked.param_count()),
-            thousands(planned.flops.matmul),
-            thousands(planned.flops.other()),
+            l.line.clone().unwrap_or_default(),
+            l.layer.clone(),
+            l.kind.clone(),
+            l.shape.clone(),
+            l.computes.clone(),
+            thousands(l.params),
+            thousands(l.matmul_flops),
+            thousands(l.other_flops),
         ]);
     }
     rows
@@ -103,21 +194,21 @@ fn aligned<const N: usize>(rows: &[[String; N]]) -> String {
     out
 }
 
-fn totals(c: &Checked, plan: &FlopPlan, convention: Convention) -> String {
-    let s = &c.summary;
-    let f = &plan.forward;
+fn totals(r: &CheckReport) -> String {
+    let t = &r.totals;
+    let f = &t.forward;
     let mut out = String::new();
     let _ = writeln!(
         out,
         "  parameters: {} ({} in embeddings, {} other)",
-        thousands(s.params),
-        thousands(s.embedding_params),
-        thousands(s.params - s.embedding_params)
+        thousands(t.params),
+        thousands(t.embedding_params),
+        thousands(t.params - t.embedding_params)
     );
     let _ = writeln!(
         out,
         "  forward FLOPs per sample, objective `{}`: matmul {}, elementwise {}, softmax {}, norm {}",
-        plan.objective,
+        r.objective,
         human(f.matmul),
         human(f.elementwise),
         human(f.softmax),
@@ -126,19 +217,19 @@ fn totals(c: &Checked, plan: &FlopPlan, convention: Convention) -> String {
     let conventions: Vec<String> = Convention::ALL
         .iter()
         .map(|&k| {
-            let mark = if k == convention { " (budget)" } else { "" };
-            format!("{k} {}{mark}", human(plan.training.get(k)))
+            let mark = if k == r.convention { " (budget)" } else { "" };
+            format!("{k} {}{mark}", human(t.training.get(k)))
         })
         .collect();
     let _ = writeln!(
         out,
         "  training FLOPs per sample, objective `{}` (predicting {} {}): {}",
-        plan.objective,
-        plan.predicted_tokens,
-        if plan.predicted_tokens == 1 { "position" } else { "positions" },
+        r.objective,
+        t.predicted_tokens,
+        if t.predicted_tokens == 1 { "position" } else { "positions" },
         conventions.join(", ")
     );
-    let m = &s.memory;
+    let m = &t.memory;
     let _ = writeln!(
         out,
         "  training memory at batch {}: {} (parameters, gradients, Adam: {}; activations: {})",
@@ -171,7 +262,7 @@ fn call(op: &Op) -> String {
 
 fn text(c: &Checked) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{}", header(c));
+    let _ = writeln!(out, "{}", header(&c.graph.name, &parameters(c), c.graph.vocab.size));
     for (i, (node, checked)) in c.graph.nodes.iter().zip(&c.nodes).enumerate() {
         let inputs: Vec<String> = node.inputs.iter().map(|i| format!("%{i}")).collect();
         let _ = write!(out, "%{i} {} = {}", node.path, call(&node.op));

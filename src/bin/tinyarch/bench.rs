@@ -1,7 +1,8 @@
 //! `tinyarch bench`: prints the library's throughput measurement, and PyTorch's beside it.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
 
 use tinyarch::Checked;
@@ -11,6 +12,9 @@ use tinyarch::data::Objective;
 use tinyarch::units::human;
 
 use crate::ModelArgs;
+
+/// The PyTorch benchmark, built in so that `bench` works from any folder.
+const PYTORCH_SCRIPT: &str = include_str!("../../../tools/bench/pytorch_bench.py");
 
 /// PyTorch's figures, as `pytorch_bench.py` prints them.
 #[derive(serde::Deserialize)]
@@ -28,7 +32,7 @@ pub fn run(
     steps: usize,
     warmup: usize,
     pytorch: Option<PathBuf>,
-    script: &Path,
+    script: Option<&Path>,
 ) -> ExitCode {
     if objective == Objective::All && checked.summary.predicted_tokens == 1 {
         eprintln!("error: `{}` predicts one token per window: use `--objective last`", checked.graph.name);
@@ -54,16 +58,26 @@ pub fn run(
     row("tinyarch", &ours, gemm);
     let Some(python) = pytorch else { return ExitCode::SUCCESS };
     let Some(layers) = layers.filter(|_| name == "transformer" || name == "gpt") else {
-        eprintln!("error: `{name}` has no PyTorch counterpart in {} (`transformer` and `gpt` do)", script.display());
+        eprintln!("error: `{name}` has no PyTorch counterpart in the benchmark script (`transformer` and `gpt` do)");
         return ExitCode::FAILURE;
     };
-    let output = Command::new(&python)
-        .arg(script)
+    let mut command = Command::new(&python);
+    // The built-in script is read from stdin (`python -`), so no file is needed.
+    command.arg(script.map_or(Path::new("-"), |s| s));
+    command
         .args(["--model", &name, "--objective", objective_name, "--layers", &layers])
         .args(["--vocab", &vocab.to_string(), "--context", &context.to_string()])
         .args(["--batch", &config.batch.to_string(), "--steps", &steps.to_string(), "--warmup", &warmup.to_string()])
         .args(["--threads", &rayon::current_num_threads().to_string()])
-        .output();
+        .stdin(if script.is_some() { Stdio::null() } else { Stdio::piped() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let output = command.spawn().and_then(|mut child| {
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(PYTORCH_SCRIPT.as_bytes())?;
+        }
+        child.wait_with_output()
+    });
     let torch: Torch = match output.map(|o| (o.status.success(), o)) {
         Ok((true, o)) => match serde_json::from_slice(&o.stdout) {
             Ok(t) => t,

@@ -7,10 +7,11 @@ use std::process::ExitCode;
 use tinyarch::api;
 use tinyarch::data::Locator;
 use tinyarch::experiment::{self, CellOutcome, Experiment, ExperimentError, Shard};
-use tinyarch::train::{Progress, Status, interrupt};
+use tinyarch::train::{Status, interrupt};
 
 use super::report as report_diagnostics;
 use super::run::DeviceArg;
+use crate::output;
 
 /// Run an experiment file's cells, each into its own folder.
 #[derive(clap::Args)]
@@ -18,11 +19,13 @@ pub struct SweepArgs {
     /// An experiment file (`experiments/*.ron`).
     file: PathBuf,
     /// Run only shard I of N (0-based, as a job-array index): `--shard 0/4`.
+    /// Cell i belongs to shard i mod N.
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
     /// Where the cell folders go (`<out>/<corpus>/<cell>`); default `runs/<experiment file name>`.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Where to train: `cuda` needs a build with the `cuda` feature.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     device: DeviceArg,
     /// Data directory searched first, before `$TINYARCH_DATA` and the user cache.
@@ -34,6 +37,10 @@ pub struct SweepArgs {
     /// Plain progress lines every this many steps when stdout is not a terminal.
     #[arg(long, default_value_t = 200)]
     log_every: u64,
+    /// Print the shard's records (trained now or before) as JSON lines on stdout; progress and
+    /// the summary go to stderr.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Tables and plots over run folders.
@@ -75,10 +82,12 @@ pub fn sweep(args: SweepArgs) -> ExitCode {
     if args.dry_run {
         return dry_run(&experiment, &base, shard);
     }
-    let log_every = args.log_every;
+    let (log_every, json) = (args.log_every, args.json);
     let mut observer = |cell: &experiment::Cell| {
-        println!("== {}", cell.name());
-        Box::new(Progress::new(log_every)) as Box<dyn tinyarch::train::Observer>
+        if !output::quiet() {
+            note(json, &format!("== {}", cell.name()));
+        }
+        output::progress(log_every, json)
     };
     let summary =
         match experiment::sweep(&experiment, &text, &base, &locator, shard, &out, args.device.into(), &mut observer) {
@@ -88,28 +97,50 @@ pub fn sweep(args: SweepArgs) -> ExitCode {
     let (mut ran, mut reused, mut skipped, mut diverged) = (0, 0, 0, 0);
     for (cell, outcome) in &summary.cells {
         match outcome {
-            CellOutcome::Finished(_) => reused += 1,
+            CellOutcome::Finished(r) => {
+                reused += 1;
+                if json {
+                    output::json_line(r);
+                }
+            }
             CellOutcome::Ran(r) => {
                 ran += 1;
                 diverged += usize::from(r.status == Status::Diverged);
+                if json {
+                    output::json_line(r);
+                }
             }
             CellOutcome::Skipped(why) => {
                 skipped += 1;
-                println!("skipped {}: {why}", cell.name());
+                note(json, &format!("skipped {}: {why}", cell.name()));
             }
         }
     }
-    println!(
-        "{ran} cells trained, {reused} already finished, {skipped} skipped{}; results under `{}`",
-        if diverged > 0 { format!(", {diverged} diverged") } else { String::new() },
-        out.display()
+    note(
+        json,
+        &format!(
+            "{ran} cells trained, {reused} already finished, {skipped} skipped{}; results under `{}`",
+            if diverged > 0 { format!(", {diverged} diverged") } else { String::new() },
+            out.display()
+        ),
     );
     if summary.interrupted {
         eprintln!("interrupted: finished cells are kept; run the same command again to continue");
-        return ExitCode::from(130);
+        return ExitCode::from(output::INTERRUPTED);
     }
-    println!("next: tinyarch report {}", out.display());
+    if !output::quiet() {
+        note(json, &format!("next: tinyarch report {}", out.display()));
+    }
     ExitCode::SUCCESS
+}
+
+/// A line for people: on stdout, or on stderr when stdout carries JSON.
+fn note(json: bool, line: &str) {
+    if json {
+        eprintln!("{line}");
+    } else {
+        say!("{line}");
+    }
 }
 
 fn dry_run(experiment: &Experiment, base: &std::path::Path, shard: Shard) -> ExitCode {

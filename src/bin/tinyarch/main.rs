@@ -1,8 +1,18 @@
 //! The `tinyarch` command line: a thin layer over the library.
 
+/// `println!` that ignores a closed stdout (`tinyarch corpora | head`) instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod bench;
 mod corpora;
 mod experiment;
+mod help;
+mod output;
 mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -16,12 +26,16 @@ use tinyarch::{Diagnostics, Objective, Options, Registry};
 #[command(
     name = "tinyarch",
     version,
-    about = "Compare small language-model architectures under a fixed compute budget"
+    about = "Compare small language-model architectures under a fixed compute budget",
+    after_long_help = help::MAIN
 )]
 struct Cli {
     /// Colour in diagnostics: `auto` colours only a terminal and honours NO_COLOR.
     #[arg(long, value_enum, global = true, default_value_t = ColorArg::Auto)]
     color: ColorArg,
+    /// Show only results and errors: no progress bars, progress lines or notes.
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -51,6 +65,7 @@ impl ColorArg {
 #[derive(Subcommand)]
 enum Command {
     /// Check model files: shapes, parameters, FLOPs and memory, per layer.
+    #[command(after_long_help = help::CHECK)]
     Check {
         /// Model files, or directories to search for them.
         #[arg(required = true)]
@@ -63,44 +78,62 @@ enum Command {
         /// The objective whose computation is shown: what `run` trains and charges by default.
         #[arg(long, value_enum, default_value_t = ObjectiveArg::default())]
         objective: ObjectiveArg,
+        /// Print a JSON array on stdout, one entry per file: its per-layer table and totals, a
+        /// library's blocks, or its diagnostics.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the compiled graph of a model.
+    #[command(after_long_help = help::GRAPH)]
     Graph {
+        /// The model file.
         file: PathBuf,
         #[command(flatten)]
         model: ModelArgs,
+        /// `text` (what snapshot tests hold), `dot` (Graphviz) or `json`.
         #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
         format: GraphFormat,
     },
-    /// Train models under one FLOP budget and evaluate them.
+    /// Train models until a FLOP budget, epochs, steps or time runs out, and evaluate them.
+    #[command(after_long_help = help::RUN)]
     Run(run::RunArgs),
     /// Re-evaluate a saved run.
+    #[command(after_long_help = help::EVAL)]
     Eval(run::EvalArgs),
     /// Generate text from a saved run.
+    #[command(after_long_help = help::SAMPLE)]
     Sample(run::SampleArgs),
     /// Run an experiment file's cells (model x setting x budget x seed), each into its own folder.
+    #[command(after_long_help = help::SWEEP)]
     Sweep(experiment::SweepArgs),
     /// Markdown tables and plots (SVG, PNG) over run and sweep folders.
+    #[command(after_long_help = help::REPORT)]
     Report(experiment::ReportArgs),
     /// Time training steps of a model (tokens/s, GFLOP/s, peak memory), optionally beside PyTorch.
+    #[command(after_long_help = help::BENCH)]
     Bench {
+        /// The model file.
         file: PathBuf,
         #[command(flatten)]
         model: ModelArgs,
         /// Which positions the loss scores (the benchmark times every position by default).
         #[arg(long, value_enum, default_value_t = ObjectiveArg::All)]
         objective: ObjectiveArg,
+        /// Timed training steps.
         #[arg(long, default_value_t = 10)]
         steps: usize,
+        /// Untimed steps before them (allocation, caches).
         #[arg(long, default_value_t = 2)]
         warmup: usize,
-        /// A Python with PyTorch: also time `tools/bench/pytorch_bench.py` on the same model.
+        /// A Python with PyTorch: also time the PyTorch benchmark script on the same model.
         #[arg(long, value_name = "PYTHON")]
         pytorch: Option<PathBuf>,
-        #[arg(long, default_value = "tools/bench/pytorch_bench.py")]
-        pytorch_script: PathBuf,
+        /// The PyTorch benchmark script; by default the copy built into tinyarch.
+        #[arg(long, value_name = "SCRIPT")]
+        pytorch_script: Option<PathBuf>,
     },
     /// Format model files in the canonical layout (the book's "Editing .model files" has the rules).
+    #[command(after_long_help = help::FMT)]
     Fmt {
         /// Model files, or directories to search for them.
         #[arg(required = true)]
@@ -110,18 +143,23 @@ enum Command {
         check: bool,
     },
     /// Run the language server for editors, over standard input and output.
+    #[command(after_long_help = help::LSP)]
     Lsp,
-    /// Print a completion script for a shell: `tinyarch completions bash > /etc/bash_completion.d/tinyarch`.
+    /// Print a completion script for a shell.
+    #[command(after_long_help = help::COMPLETIONS)]
     Completions {
         /// The shell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff): `tinyarch man > tinyarch.1`.
+    /// Print the manual page (roff).
+    #[command(after_long_help = help::MAN)]
     Man,
-    /// List the corpora and their state, or download one.
+    /// List the corpora and their state, download one, or add your own text.
+    #[command(after_long_help = help::CORPORA)]
     Corpora(corpora::CorporaArgs),
     /// List the registered layer kinds with their arguments.
+    #[command(after_long_help = help::LAYERS)]
     Layers {
         /// Markdown, as in the book's layer reference.
         #[arg(long)]
@@ -244,50 +282,9 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let _ = COLOR.set(cli.color.choice());
+    output::set_quiet(cli.quiet);
     match cli.command {
-        Command::Check { files, model, flops, objective } => {
-            let files = match tinyarch::lang::model_files(&files) {
-                Ok(f) => f,
-                Err(e) => {
-                    eprintln!("error: cannot list model files: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            let mut failed = 0;
-            for (i, file) in files.iter().enumerate() {
-                if i > 0 {
-                    println!();
-                }
-                println!("{}", file.path.display());
-                // Found in a directory, a file of blocks only is a library for `use`.
-                if file.found_in_directory {
-                    match tinyarch::lang::check_library(&file.path, &Registry::default()) {
-                        Ok(Some(blocks)) => {
-                            println!("  library of {} blocks: {}", blocks.len(), blocks.join(", "));
-                            continue;
-                        }
-                        Ok(None) => {}
-                        Err(d) => {
-                            failed += 1;
-                            report(&d);
-                            continue;
-                        }
-                    }
-                }
-                match model.compile(&file.path) {
-                    Ok(checked) => print!("{}", ir::check_table(&checked, flops.into(), objective.into())),
-                    Err(d) => {
-                        failed += 1;
-                        report(&d);
-                    }
-                }
-            }
-            if failed > 0 {
-                eprintln!("error: {failed} of {} model files failed the check", files.len());
-                return ExitCode::FAILURE;
-            }
-            ExitCode::SUCCESS
-        }
+        Command::Check { files, model, flops, objective, json } => check(&files, &model, flops, objective, json),
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Completions { shell } => {
             use clap::CommandFactory;
@@ -328,7 +325,9 @@ fn main() -> ExitCode {
         },
         Command::Bench { file, model, objective, steps, warmup, pytorch, pytorch_script } => {
             match model.compile(&file) {
-                Ok(checked) => bench::run(checked, &model, objective.into(), steps, warmup, pytorch, &pytorch_script),
+                Ok(checked) => {
+                    bench::run(checked, &model, objective.into(), steps, warmup, pytorch, pytorch_script.as_deref())
+                }
                 Err(d) => {
                     report(&d);
                     ExitCode::FAILURE
@@ -350,6 +349,87 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+    }
+}
+
+/// One file's outcome in `tinyarch check --json`.
+#[derive(serde::Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+enum CheckedFile {
+    /// The model checks: its per-layer table and totals.
+    Model { path: PathBuf, report: Box<ir::CheckReport> },
+    /// A file of blocks only, found in a directory: a library for `use`.
+    Library { path: PathBuf, blocks: Vec<String> },
+    /// The file does not check.
+    Error { path: PathBuf, diagnostics: Vec<tinyarch::diag::DiagnosticRecord> },
+}
+
+/// `tinyarch check`: a table per model file (or, with `json`, one JSON array); fails if any
+/// file does not check.
+fn check(paths: &[PathBuf], model: &ModelArgs, flops: Flops, objective: ObjectiveArg, json: bool) -> ExitCode {
+    let files = match tinyarch::lang::model_files(paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: cannot list model files: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut outcomes = Vec::new();
+    for file in &files {
+        let path = file.path.clone();
+        if !json {
+            if !outcomes.is_empty() {
+                say!();
+            }
+            say!("{}", path.display());
+        }
+        // Found in a directory, a file of blocks only is a library for `use`.
+        let library = if file.found_in_directory {
+            tinyarch::lang::check_library(&file.path, &Registry::default()).transpose()
+        } else {
+            None
+        };
+        let outcome = match library {
+            Some(Ok(blocks)) => CheckedFile::Library { path, blocks },
+            Some(Err(d)) => CheckedFile::Error { path, diagnostics: diagnostics_out(&d, json) },
+            None => match model.compile(&file.path) {
+                Ok(checked) => CheckedFile::Model {
+                    path,
+                    report: Box::new(ir::check_report(&checked, flops.into(), objective.into())),
+                },
+                Err(d) => CheckedFile::Error { path, diagnostics: diagnostics_out(&d, json) },
+            },
+        };
+        if !json {
+            match &outcome {
+                CheckedFile::Model { report, .. } => print!("{}", report.to_text()),
+                CheckedFile::Library { blocks, .. } => {
+                    say!("  library of {} blocks: {}", blocks.len(), blocks.join(", "))
+                }
+                // Printed as they were found.
+                CheckedFile::Error { .. } => {}
+            }
+        }
+        outcomes.push(outcome);
+    }
+    let failed = outcomes.iter().filter(|o| matches!(o, CheckedFile::Error { .. })).count();
+    if json && output::json_document(&outcomes) != ExitCode::SUCCESS {
+        return ExitCode::FAILURE;
+    }
+    if failed > 0 {
+        eprintln!("error: {failed} of {} model files failed the check", files.len());
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// The diagnostics as records for `--json`; printed at once otherwise.
+fn diagnostics_out(d: &Diagnostics, json: bool) -> Vec<tinyarch::diag::DiagnosticRecord> {
+    if json {
+        d.records()
+    } else {
+        report(d);
+        Vec::new()
     }
 }
 
@@ -415,4 +495,57 @@ fn write_replacing(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     std::fs::rename(&temporary, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&temporary);
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every command, nested ones included, with its path (`corpora add`).
+    fn commands(command: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
+        for sub in command.get_subcommands() {
+            let name = format!("{path} {}", sub.get_name()).trim().to_string();
+            out.push((name.clone(), sub.clone()));
+            commands(sub, name, out);
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_examples_and_every_argument_a_description() {
+        let mut all = Vec::new();
+        commands(&Cli::command(), String::new(), &mut all);
+        assert!(all.len() >= 16, "{} commands", all.len());
+        for (name, command) in &all {
+            let examples = command.get_after_long_help().map(|h| h.to_string()).unwrap_or_default();
+            assert!(examples.starts_with("Examples:\n  tinyarch "), "`{name}` has no examples in its long help");
+            assert!(command.get_about().is_some(), "`{name}` has no description");
+            for arg in command.get_arguments().filter(|a| a.get_id() != "help" && a.get_id() != "version") {
+                assert!(arg.get_help().is_some(), "`{name}`: argument `{}` has no description", arg.get_id());
+            }
+        }
+    }
+
+    #[test]
+    fn the_main_help_lists_exit_codes_and_environment_variables() {
+        let help = Cli::command().get_after_long_help().map(|h| h.to_string()).unwrap_or_default();
+        for needle in [
+            "Exit status:",
+            "  0 ",
+            "  1 ",
+            "  2 ",
+            "  130 ",
+            "TINYARCH_DATA",
+            "TINYARCH_CACHE",
+            "TINYARCH_MIRROR",
+            "NO_COLOR",
+        ] {
+            assert!(help.contains(needle), "the main help lacks `{needle}`");
+        }
+    }
 }

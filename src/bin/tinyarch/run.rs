@@ -13,34 +13,39 @@ use tinyarch::Checked;
 use tinyarch::api::{self, ModelSpec};
 use tinyarch::backend::DeviceKind as Device;
 use tinyarch::data::{self, Dataset, Locator, Sampler};
-use tinyarch::train::{self, EvalProtocol, Progress, RunConfig, RunRecord, SampleConfig, Status, interrupt};
+use tinyarch::train::{self, EvalProtocol, RunConfig, RunRecord, SampleConfig, Status, StopRules, interrupt};
 use tinyarch::units::{human, thousands};
 
 use super::{Flops, ObjectiveArg, report};
 
-/// `println!` that ignores a closed stdout instead of panicking.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
-}
+use crate::output::{self, INTERRUPTED};
 
-/// Exit status after Ctrl-C (128 + SIGINT, as shells report it).
-const INTERRUPTED: u8 = 130;
-
-/// Train models under a training-FLOP budget, evaluate them and print a table.
+/// Train models until a stopping rule ends them, evaluate them and print a table.
 #[derive(clap::Args)]
 pub struct RunArgs {
     /// Model files, or directories to search for them.
     #[arg(required = true)]
     models: Vec<PathBuf>,
     /// The corpus (`tinyarch corpora` lists them).
-    #[arg(long)]
-    corpus: String,
+    #[arg(long, required_unless_present = "text", conflicts_with = "text")]
+    corpus: Option<String>,
+    /// A UTF-8 text file to train on: added once as a corpus (characters, 90/5/5 split) named
+    /// after the file and its checksum, in `--data DIR` or the user cache.
+    #[arg(long, value_name = "FILE")]
+    text: Option<PathBuf>,
     /// Training FLOPs per model, in the `--flops` convention (`1e13`).
-    #[arg(long, value_parser = crate::positive_number)]
-    budget: f64,
+    #[arg(long, value_parser = crate::positive_number, required_unless_present_any = ["epochs", "max_steps", "max_time"])]
+    budget: Option<f64>,
+    /// Stop after this many epochs (passes over the training sampler's epoch).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    epochs: Option<u64>,
+    /// Stop after this many optimizer steps.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_steps: Option<u64>,
+    /// Stop training once this much time has passed since the start (`90s`, `10m`, `1h30m`);
+    /// the weights are then validated, and the final evaluation follows.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    max_time: Option<std::time::Duration>,
     /// The convention the budget counts in.
     #[arg(long, value_enum, default_value_t = Flops::Exact)]
     flops: Flops,
@@ -62,6 +67,7 @@ pub struct RunArgs {
     /// Base run settings in RON (see `run.ron` in any run folder); flags given override them.
     #[arg(long, value_name = "RUN.RON")]
     config: Option<PathBuf>,
+    /// Where to train: `cuda` needs a build with the `cuda` feature.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     device: DeviceArg,
     /// Where run folders go: `<out>/<corpus>/<model>-<budget>-<convention>-s<seed>`.
@@ -73,6 +79,10 @@ pub struct RunArgs {
     /// Plain progress lines every this many steps when stdout is not a terminal.
     #[arg(long, default_value_t = 50)]
     log_every: u64,
+    /// Print each run's record as a line of JSON on stdout instead of the table; progress goes
+    /// to stderr.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Re-evaluate a run folder's saved weights.
@@ -86,8 +96,10 @@ pub struct EvalArgs {
     /// Evaluate whole splits instead of the run's protocol.
     #[arg(long)]
     full: bool,
+    /// Where to evaluate: `cuda` needs a build with the `cuda` feature.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     device: DeviceArg,
+    /// Data directory searched first, before `$TINYARCH_DATA` and the user cache.
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
 }
@@ -97,6 +109,7 @@ pub struct EvalArgs {
 pub struct SampleArgs {
     /// A run folder written by `tinyarch run`.
     dir: PathBuf,
+    /// Text the sample continues (encoded with the run's tokenizer).
     #[arg(long, default_value = "")]
     prompt: String,
     /// Tokens to generate, printed as they are drawn (at most 1,000,000).
@@ -108,10 +121,13 @@ pub struct SampleArgs {
     /// Draw only among the K most likely tokens.
     #[arg(long)]
     top_k: Option<usize>,
+    /// Seeds the draws: the same seed gives the same text.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Where to generate: `cuda` needs a build with the `cuda` feature.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     device: DeviceArg,
+    /// Data directory searched first, before `$TINYARCH_DATA` and the user cache.
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
 }
@@ -146,11 +162,20 @@ pub fn run(args: RunArgs) -> ExitCode {
     };
     let split_set = base.as_ref().and_then(|c| c.split_set.clone());
     let tokenizer = base.as_ref().and_then(|c| c.tokenizer.clone());
-    let dataset = match data::load(&args.corpus, &locator, split_set.as_deref(), tokenizer.as_deref()) {
+    let corpus = match (&args.corpus, &args.text) {
+        (Some(corpus), _) => corpus.clone(),
+        (None, Some(text)) => match text_corpus(text, &locator, args.data.as_deref()) {
+            Ok(name) => name,
+            Err(e) => return fail(e),
+        },
+        // clap requires `--corpus` or `--text`.
+        (None, None) => unreachable!("clap checks that a corpus is given"),
+    };
+    let dataset = match data::load(&corpus, &locator, split_set.as_deref(), tokenizer.as_deref()) {
         Ok(d) => d,
         Err(e) => return fail(e),
     };
-    let is_chars = dataset.tokenizer.is_chars();
+    let is_chars = !dataset.tokenizer.is_words();
     let files = match tinyarch::lang::model_files(&args.models) {
         Ok(f) => f,
         Err(e) => {
@@ -187,7 +212,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             }
         }
     }
-    if !records.is_empty() {
+    if !records.is_empty() && !args.json {
         say!();
         print!("{}", table(&records));
     }
@@ -222,8 +247,38 @@ fn run_one(
     })?;
     let config = run_config(args, base, dataset, is_chars, &checked, batch);
     let dir = args.out.join(&dataset.corpus).join(api::run_name(&checked.graph.name, &config));
-    let mut progress = Progress::new(args.log_every);
-    api::train(&spec, dataset, &config, args.device.into(), &dir, &mut progress).map_err(api_error)
+    let mut progress = output::progress(args.log_every, args.json);
+    let record = api::train(&spec, dataset, &config, args.device.into(), &dir, progress.as_mut()).map_err(api_error)?;
+    if args.json {
+        output::json_line(&record);
+    }
+    Ok(record)
+}
+
+/// The corpus of `run --text FILE`: added on first use (characters, 90/5/5), then reused while
+/// the file is unchanged.
+fn text_corpus(path: &Path, locator: &Locator, data_flag: Option<&Path>) -> Result<String, data::DataError> {
+    let bytes =
+        std::fs::read(path).map_err(|source| data::DataError::Io { action: "read", path: path.into(), source })?;
+    let name = data::text_corpus_name(path, &bytes);
+    let catalog = data::Catalog::discover(locator.dirs().iter().map(|d| d.path.as_path()))?;
+    if catalog.get(&name).is_ok() {
+        return Ok(name);
+    }
+    let folder = match data_flag {
+        Some(d) => d.to_path_buf(),
+        None => data::cache_dir().ok_or(data::DataError::NoCacheDir)?,
+    };
+    let new = data::NewCorpus {
+        name: name.clone(),
+        source: data::TextSource::Text { path: path.to_path_buf(), fractions: [0.9, 0.05, 0.05] },
+        tokenizer: data::TokenizerChoice::Chars,
+    };
+    let added = data::add(&new, &folder, &catalog)?;
+    if !output::quiet() {
+        eprintln!("added `{}` as corpus `{name}`: {}", path.display(), added.descriptor_path.display());
+    }
+    Ok(name)
 }
 
 /// Prints diagnostics now; other errors go to the caller.
@@ -247,12 +302,20 @@ fn run_config(
     batch: usize,
 ) -> RunConfig {
     let context = checked.graph.context.size as usize;
-    let mut c = base.cloned().unwrap_or_else(|| RunConfig::new(&dataset.corpus, args.budget, context));
+    let mut c = base.cloned().unwrap_or_else(|| RunConfig::new(&dataset.corpus, 0.0, context));
     c.corpus = dataset.corpus.clone();
     c.split_set = Some(dataset.split_set.clone());
     c.tokenizer = Some(dataset.tokenizer_name.clone());
     c.overrides = args.set.clone();
-    c.budget = args.budget;
+    // Limits on the command line replace those of `--config` together.
+    if args.budget.is_some() || args.epochs.is_some() || args.max_steps.is_some() || args.max_time.is_some() {
+        c.budget = args.budget;
+        c.stop = StopRules {
+            epochs: args.epochs,
+            max_steps: args.max_steps,
+            max_time: args.max_time.map(|t| t.as_secs_f64()),
+        };
+    }
     c.context = context;
     c.batch = batch;
     c.convention = args.flops.into();
@@ -387,6 +450,15 @@ pub fn sample(args: SampleArgs) -> ExitCode {
     }
 }
 
+/// A positive time: `90s`, `10m`, `1h30m`, `2h`.
+fn duration(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("must be longer than 0".into()),
+        Err(e) => Err(format!("{e} (write e.g. `90s`, `10m` or `1h30m`)")),
+    }
+}
+
 fn fail(e: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::FAILURE
@@ -415,7 +487,10 @@ fn table(records: &[RunRecord]) -> String {
             nll(r.bits_per_token),
             thousands(r.tokens_per_second as u64),
             r.wall_seconds,
-            r.status.name(),
+            match r.stopped_by {
+                Some(rule) => format!("{} ({rule})", r.status.name()),
+                None => r.status.name().to_string(),
+            },
         ));
     }
     out
