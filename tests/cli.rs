@@ -40,3 +40,38 @@ fn completions_for_bash_zsh_and_fish_and_a_manual_page() {
     assert_eq!(code, Some(0));
     assert!(page.contains(".TH tinyarch 1") && page.contains("fixed compute budget"), "{page}");
 }
+
+#[cfg(unix)]
+#[test]
+fn bench_finds_its_pytorch_script_from_any_folder() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-anywhere-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A stand-in for Python: it must be handed the built-in script on stdin (`python -`).
+    let python = dir.join("python");
+    std::fs::write(
+        &python,
+        "#!/bin/sh\n[ \"$1\" = - ] || exit 3\ngrep -q 'import torch' || exit 4\n\
+         echo '{\"framework\": \"stand-in\", \"step_ms\": 10.0, \"tokens_per_s\": 1000.0, \"peak_rss_mib\": 100.0}'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/study/transformer.model");
+    let out = Command::new(env!("CARGO_BIN_EXE_tinyarch"))
+        .args(["bench", model, "--vocab", "65", "--set", "context=16", "--batch", "2", "--steps", "1", "--warmup", "0"])
+        .arg("--pytorch")
+        .arg(&python)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("stand-in") && stdout.contains("ratio tinyarch / PyTorch"), "{stdout}");
+}
+
+#[test]
+fn wrong_arguments_exit_with_2() {
+    let (code, _, stderr) = tinyarch(&["run", "models/gpt.model"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--corpus"), "{stderr}");
+}

@@ -104,3 +104,16 @@ pub fn peak_rss_mib() -> f64 {
 pub fn peak_rss_mib() -> f64 {
     f64::NAN
 }
+
+#[cfg(all(test, unix))]
+mod rss_tests {
+    #[test]
+    fn peak_rss_is_read_in_this_platform_unit() {
+        // Touch 64 MiB so that the peak holds it; a reading in the wrong unit is off by 1024x.
+        let block = vec![1u8; 64 << 20];
+        let touched: u64 = block.iter().step_by(4096).map(|&b| u64::from(b)).sum();
+        assert_eq!(touched, (64 << 20) / 4096);
+        let peak = super::peak_rss_mib();
+        assert!((64.0..16_384.0).contains(&peak), "peak RSS {peak} MiB");
+    }
+}

@@ -382,7 +382,11 @@ fn add(locator: &Locator, args: &AddArgs, data_flag: Option<&Path>, json: bool) 
     say!("added corpus `{}`: {}", added.descriptor.name, added.descriptor_path.display());
     say!("  {}", tokenization.line());
     if !output::quiet() {
-        say!("next: tinyarch run models/gpt.model --corpus {} --max-steps 500", added.descriptor.name);
+        let data = data_flag.map(|d| format!(" --data {}", d.display())).unwrap_or_default();
+        say!(
+            "next: tinyarch run models/study/transformer.model --corpus {}{data} --max-steps 500",
+            added.descriptor.name
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
