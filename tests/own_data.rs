@@ -118,6 +118,35 @@ fn corpora_add_makes_a_corpus_with_each_tokenizer() {
     assert_eq!(added["tokens"]["valid"], 3);
     assert!(added["tokens"].get("test").is_none());
 
+    // A BPE trained elsewhere (here, the one just trained) is used as it is.
+    let added: Value = serde_json::from_str(&ok(
+        d,
+        &[
+            "corpora",
+            "add",
+            "reused",
+            "--text",
+            "notes.txt",
+            "--tokenizer",
+            "bpe",
+            "--from-tokenizer",
+            "d/notes-bpe/tokenizer.json",
+            "--data",
+            "d",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(added["vocab_size"], 300);
+    assert_eq!(
+        fs::read(d.join("d/reused/tokenizer.json")).unwrap(),
+        fs::read(d.join("d/notes-bpe/tokenizer.json")).unwrap()
+    );
+    let (code, _, stderr) =
+        tinyarch(d, &["corpora", "add", "x", "--text", "notes.txt", "--tokenizer", "bpe", "--data", "d"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("needs `--vocab-size N`"), "{stderr}");
+
     // The listing shows them verified, like the built-in corpora.
     let listing: Value = serde_json::from_str(&ok(d, &["corpora", "--data", "d", "--json"])).unwrap();
     let corpora = listing["corpora"].as_array().unwrap();

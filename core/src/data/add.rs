@@ -37,7 +37,7 @@ pub enum TextSource {
 }
 
 /// How the new corpus is tokenized.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TokenizerChoice {
     /// One token per character.
     Chars,
@@ -46,15 +46,17 @@ pub enum TokenizerChoice {
     Words,
     /// Byte-level BPE with this many tokens, trained on the training split.
     Bpe { vocab_size: usize },
+    /// A byte-level BPE trained elsewhere: a Hugging Face `tokenizer.json` (GPT-2's, say).
+    BpeFile { path: PathBuf },
 }
 
 impl TokenizerChoice {
     /// The tokenizer's name in the descriptor: `chars`, `words` or `bpe`.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             TokenizerChoice::Chars => "chars",
             TokenizerChoice::Words => "words",
-            TokenizerChoice::Bpe { .. } => "bpe",
+            TokenizerChoice::Bpe { .. } | TokenizerChoice::BpeFile { .. } => "bpe",
         }
     }
 }
@@ -216,14 +218,14 @@ type Tokenizing = (&'static str, TokenizerSpec, Option<NamedFile>);
 /// The tokenizer's name and spec, and its file for BPE (trained here on the training split).
 fn tokenizer(new: &NewCorpus, files: &[NamedFile], set: &SplitSet) -> Result<Tokenizing, DataError> {
     let name = new.tokenizer.name();
-    Ok(match new.tokenizer {
+    Ok(match &new.tokenizer {
         TokenizerChoice::Chars => (name, TokenizerSpec::Chars, None),
         TokenizerChoice::Words => {
             (name, TokenizerSpec::Words { eos: None, order: VocabOrder::Sorted, unk: Some("<unk>".into()) }, None)
         }
         TokenizerChoice::Bpe { vocab_size } => {
             let train = part_text(files, &set.train);
-            let json = bpe::train(train, vocab_size).map_err(|e| match e {
+            let json = bpe::train(train, *vocab_size).map_err(|e| match e {
                 BpeError::VocabTooSmall { asked } => DataError::VocabSize {
                     message: format!("a BPE vocabulary of {asked} tokens holds no merges"),
                     help: format!("byte-level BPE starts from the {} bytes: ask for more", bpe::BYTE_TOKENS),
@@ -240,6 +242,17 @@ fn tokenizer(new: &NewCorpus, files: &[NamedFile], set: &SplitSet) -> Result<Tok
             })?;
             let spec = TokenizerSpec::Bpe { file: "tokenizer.json".into() };
             (name, spec, Some(("tokenizer.json".into(), json.into_bytes())))
+        }
+        TokenizerChoice::BpeFile { path } => {
+            let json = read_text(path)?;
+            // Loaded now, so that a file the library cannot read is refused before anything is written.
+            bpe::Bpe::from_json(std::str::from_utf8(&json).unwrap_or_default()).map_err(|e| DataError::BpeFile {
+                corpus: new.name.clone(),
+                file: path.display().to_string(),
+                message: format!("{e:?}"),
+            })?;
+            let spec = TokenizerSpec::Bpe { file: "tokenizer.json".into() };
+            (name, spec, Some(("tokenizer.json".into(), json)))
         }
     })
 }

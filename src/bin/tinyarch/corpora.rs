@@ -69,9 +69,13 @@ pub struct AddArgs {
     /// `<unk>`); `bpe`: byte-level BPE trained on the training split.
     #[arg(long, value_enum, default_value_t = TokenizerArg::Char)]
     tokenizer: TokenizerArg,
-    /// The BPE vocabulary, bytes included (more than 256).
-    #[arg(long, value_name = "N", required_if_eq("tokenizer", "bpe"))]
+    /// The BPE vocabulary to train, bytes included (more than 256).
+    #[arg(long, value_name = "N", conflicts_with = "from_tokenizer")]
     vocab_size: Option<usize>,
+    /// Use this byte-level BPE instead of training one: a Hugging Face `tokenizer.json`, such as
+    /// GPT-2's.
+    #[arg(long, value_name = "TOKENIZER.JSON")]
+    from_tokenizer: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -359,9 +363,19 @@ fn add(locator: &Locator, args: &AddArgs, data_flag: Option<&Path>, json: bool) 
     let tokenizer = match args.tokenizer {
         TokenizerArg::Char => TokenizerChoice::Chars,
         TokenizerArg::Word => TokenizerChoice::Words,
-        // clap requires `--vocab-size` with `--tokenizer bpe`.
-        TokenizerArg::Bpe => TokenizerChoice::Bpe { vocab_size: args.vocab_size.unwrap_or(0) },
+        TokenizerArg::Bpe => match (&args.from_tokenizer, args.vocab_size) {
+            (Some(path), _) => TokenizerChoice::BpeFile { path: path.clone() },
+            (None, Some(vocab_size)) => TokenizerChoice::Bpe { vocab_size },
+            (None, None) => {
+                eprintln!("error: `--tokenizer bpe` needs `--vocab-size N` (to train one) or `--from-tokenizer FILE`");
+                return Ok(ExitCode::from(2));
+            }
+        },
     };
+    if args.from_tokenizer.is_some() && !matches!(args.tokenizer, TokenizerArg::Bpe) {
+        eprintln!("error: `--from-tokenizer` goes with `--tokenizer bpe`");
+        return Ok(ExitCode::from(2));
+    }
     let new = NewCorpus { name: args.name.clone(), source, tokenizer };
     let folder = match data_flag {
         Some(d) => d.to_path_buf(),

@@ -106,6 +106,7 @@ Examples:
   tinyarch corpora add notes --text notes.txt
   tinyarch corpora add notes --text notes.txt --split 0.8,0.1,0.1 --tokenizer word
   tinyarch corpora add novels --train train.txt --valid valid.txt --test test.txt --tokenizer bpe --vocab-size 2000
+  tinyarch corpora add web --text web.txt --tokenizer bpe --from-tokenizer gpt2/tokenizer.json
 
 The corpus is copied into `<folder>/<name>/` with `<folder>/<name>.ron`, its descriptor, which
 records every file's SHA-256; the folder is `--data DIR` or else the user cache. From then on
