@@ -8,7 +8,6 @@
 use std::error::Error;
 use std::path::Path;
 
-use tinyarch::api;
 use tinyarch::backend::{self, DeviceKind};
 use tinyarch::data::{Locator, Split};
 use tinyarch::embed::{Embedded, TINY_SHAKESPEARE};
@@ -57,7 +56,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut config = TRANSFORMER.run_config(&data, BUDGET);
     // The budget buys about a dozen steps: a larger rate than the study's 3e-4 gets further.
     config.optimizer.lr = 3e-3;
-    let out = Path::new("runs").join(&config.corpus).join(api::run_name(TRANSFORMER.name(), &config));
+    let out = TRANSFORMER.run_dir(Path::new("runs"), &data, &config, DeviceKind::Cpu)?;
 
     let run = TRANSFORMER.train(&data, &config, DeviceKind::Cpu, &out, &mut Progress::new(5))?;
     let record = &run.record;

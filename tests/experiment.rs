@@ -60,7 +60,7 @@ fn setup(name: &str) -> Setup {
 fn sweep(s: &Setup, text: &str, shard: Shard, out: &Path) -> Result<SweepSummary, ExperimentError> {
     let experiment = Experiment::parse(text, "tiny.ron").unwrap();
     let locator = Locator::from_env(Some(&data_dir()));
-    let mut silent = |_: &experiment::Cell| Box::new(Silent) as Box<dyn Observer>;
+    let mut silent = |_: &experiment::Cell, _, _| Box::new(Silent) as Box<dyn Observer>;
     experiment::sweep(&experiment, text, &s.dir.0, &locator, shard, out, DeviceKind::Cpu, &mut silent)
 }
 

@@ -129,6 +129,22 @@ fn the_same_seed_gives_the_same_numbers() {
 }
 
 #[test]
+fn a_run_far_worse_than_a_uniform_guess_is_reported_as_diverged() {
+    let c = config();
+    let dir = scratch("blown-up");
+    let mut model = bigram(&c);
+    // As a huge learning rate would: after step 100 the weights blow up.
+    (model.spoil_after, model.spoil_noise) = (Some(100), 30.0);
+    let r = run(&mut model, &c, &dir);
+    assert_eq!(r.status, Status::Diverged, "{r:?}");
+    let message = r.message.as_deref().unwrap_or_default();
+    assert!(message.contains("at step 125, more than 3 times a uniform guess's (12.5232)"), "{message}");
+    // The healthy weights of step 100 are kept, as for a loss that is not a number.
+    assert_eq!(r.selected_step, Some(100));
+    assert!(r.valid_nll.unwrap() < 4.2 && r.test_nll.is_none());
+}
+
+#[test]
 fn the_best_validation_weights_are_restored() {
     let c = config();
     let dir = scratch("best");
@@ -205,4 +221,19 @@ fn errors_come_before_training() {
     let kaplan = RunConfig { convention: Convention::Kaplan, budget: Some((2_128 * 6 * 65 * 65) as f64), ..config() };
     let r = run(&mut bigram(&kaplan), &kaplan, &scratch("kaplan"));
     assert_eq!((r.steps, r.flops_used.kaplan), (34, 2_128 * 6 * 65 * 65));
+}
+
+#[test]
+fn a_record_that_cannot_be_written_is_handed_back_in_the_error() {
+    let c = config();
+    let dir = scratch("unwritable");
+    // A folder in the record's way, as a full disk or a broken mount would be.
+    std::fs::create_dir_all(dir.join("results.jsonl")).unwrap();
+    let err = train::run(&mut bigram(&c), &source(), shakespeare(), &c, &dir, &mut Silent).unwrap_err().to_string();
+    assert!(err.contains("the run finished, but its folder could not be completed"), "{err}");
+    let line = err.lines().last().unwrap();
+    let record: RunRecord = serde_json::from_str(line).unwrap();
+    assert_eq!(record.status, Status::Completed);
+    // What was written before the failure stays: the weights, the curve.
+    assert!(dir.join("model.safetensors").is_file() && dir.join("curve.jsonl").is_file());
 }

@@ -23,7 +23,7 @@ use crate::data::{DataError, Dataset};
 use crate::ir::{self, Limits};
 use crate::lang::{self, Options};
 use crate::train::{self, ModelSource, Observer, RunConfig, RunRecord, TrainError, Trainable};
-use crate::units::{human, thousands};
+use crate::units::{human_f64, thousands};
 use crate::{Checked, Diagnostics, Registry};
 
 /// Everything that can stop the API before or while it trains.
@@ -42,6 +42,14 @@ pub enum Error {
     ObjectiveMismatch { model: String },
     #[error("cannot read `{path}`: {source}")]
     Read { path: PathBuf, source: std::io::Error },
+    #[error(
+        "the folder `{dir}` holds a run of another model or other settings\nhelp: run into another `--out` folder, or delete that folder"
+    )]
+    OtherRun { dir: PathBuf },
+    #[error(
+        "the model files in `{dir}` are not those its weights were trained with (their SHA-256 differs from the checkpoint's)\nhelp: restore the folder's `model.model` and includes, or train the model again"
+    )]
+    SourceChanged { dir: PathBuf },
     #[error("the include `{include}` lies outside the model's folder; a run folder could not rebuild it")]
     IncludeOutside { include: PathBuf },
     #[error(
@@ -125,7 +133,11 @@ impl ModelSpec {
                 (path, std::fs::read_to_string(path).map_err(|e| Error::Read { path: path.clone(), source: e })?)
             }
         };
-        let dir = path.parent().unwrap_or(Path::new("."));
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            // A bare file name: its includes are named `./x.model`.
+            _ => Path::new("."),
+        };
         let mut includes = Vec::new();
         let sources = &checked.graph.sources;
         // Source 0 is the model itself; the others are includes, or command-line overrides,
@@ -137,6 +149,17 @@ impl ModelSpec {
             }
             let relative =
                 include.strip_prefix(dir).map_err(|_| Error::IncludeOutside { include: include.to_path_buf() })?;
+            // `./a/../b.model` and `./b.model` are the same file inside the run folder.
+            let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+            for c in relative.components() {
+                match c {
+                    std::path::Component::Normal(n) => parts.push(n),
+                    std::path::Component::CurDir => {}
+                    std::path::Component::ParentDir if parts.pop().is_some() => {}
+                    _ => return Err(Error::IncludeOutside { include: include.to_path_buf() }),
+                }
+            }
+            let relative: PathBuf = parts.iter().collect();
             includes.push((relative.to_string_lossy().into_owned(), sources.text(id).to_string()));
         }
         Ok(ModelSource { name: checked.graph.name.clone(), text, includes })
@@ -149,13 +172,66 @@ pub fn build(checked: Checked, config: &RunConfig, device: DeviceKind) -> Result
     Ok(backend::build(Arc::new(checked), &build)?)
 }
 
-/// The folder name a run gets under `<out>/<corpus>/`: `<model>-<budget>-<convention>-s<seed>`,
-/// with the other stopping rules before the seed (`gpt-e3-s1`, `gpt-1e12-exact-steps500-s1`).
-pub fn run_name(model: &str, config: &RunConfig) -> String {
-    let budget = config.budget.map(|b| format!("{}-{}", human(b as u64), config.convention));
+/// The folder name a run gets under `<out>/<corpus>/`: `<model>-<limits>-s<seed>-<identity>`,
+/// the limits being the budget and convention and the other stopping rules
+/// (`gpt-1.00e12-exact-s1-3fa2b9c1`, `gpt-e3-steps500-s1-0b7c1d2e`), the identity the start of
+/// [`run_identity`]. Two runs share a folder only if everything that determines their results
+/// is the same.
+pub fn run_name(model: &str, config: &RunConfig, identity: &str) -> String {
+    let budget = config.budget.map(|b| format!("{}-{}", human_f64(b), config.convention));
     let stop = Some(config.stop.label()).filter(|s| !s.is_empty());
     let limits: Vec<String> = budget.into_iter().chain(stop).collect();
-    format!("{model}-{}-s{}", limits.join("-"), config.seed)
+    format!("{model}-{}-s{}-{}", limits.join("-"), config.seed, &identity[..8.min(identity.len())])
+}
+
+/// SHA-256 (hex) over everything that determines a run's result: the model source with its
+/// includes, the settings (`run.ron`, overrides and seed included), the data (corpus checksums,
+/// split set, tokenizer) and the kind of device.
+pub fn run_identity(
+    source: &ModelSource,
+    config: &RunConfig,
+    dataset: &Dataset,
+    device: DeviceKind,
+) -> Result<String, Error> {
+    let device = match device {
+        DeviceKind::Cpu => "cpu",
+        DeviceKind::Cuda(_) => "cuda",
+    };
+    let text = format!("{}\n{}\n{}\n{device}\n", source.sha256(), config.to_ron()?, dataset.fingerprint);
+    Ok(crate::data::sha256_hex(text.as_bytes()))
+}
+
+/// What a run folder holds already.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Previous {
+    /// Nothing: a new run.
+    Nothing,
+    /// A finished run (completed or diverged) with the same model and settings: its record.
+    Finished(Box<RunRecord>),
+    /// A run with the same model and settings that did not finish (interrupted, or killed).
+    Unfinished,
+}
+
+/// Reads what `dir` holds, for a run of `source` under `config`. An error if it holds a run of
+/// another model or other settings: one folder never mixes two runs.
+pub fn previous_run(dir: &Path, source: &ModelSource, config: &RunConfig) -> Result<Previous, Error> {
+    let settings = dir.join(train::CONFIG_FILE);
+    if !settings.is_file() {
+        return Ok(if dir.join(train::RESULTS_FILE).exists() { Previous::Unfinished } else { Previous::Nothing });
+    }
+    let saved = read_config(&settings)?;
+    let saved_source = std::fs::read_to_string(dir.join(train::MODEL_FILE)).ok();
+    if saved != *config || saved_source.as_deref() != Some(source.text.as_str()) {
+        return Err(Error::OtherRun { dir: dir.to_path_buf() });
+    }
+    let results = dir.join(train::RESULTS_FILE);
+    let records = if results.is_file() { RunRecord::read_all(&results)? } else { Vec::new() };
+    Ok(match records.into_iter().last() {
+        Some(r) if r.status != train::Status::Interrupted && r.source_sha256 == source.sha256() => {
+            Previous::Finished(Box::new(r))
+        }
+        _ => Previous::Unfinished,
+    })
 }
 
 /// Checks `spec` against `dataset`, builds it on `device` and trains it under `config` into the
@@ -210,6 +286,11 @@ pub fn restore(dir: &Path, vocab: usize, device: DeviceKind) -> Result<Restored,
     }
     let spec = ModelSpec::file(dir.join(train::MODEL_FILE)).with_overrides(config.overrides.clone());
     let checked = spec.check(vocab, config.batch)?;
+    // The weights belong to the model text they were saved with, includes and all.
+    let source = spec.source(&checked)?;
+    if source.sha256() != saved.source_sha256 {
+        return Err(Error::SourceChanged { dir: dir.to_path_buf() });
+    }
     let context = checked.graph.context.size as usize;
     let mut model = build(checked, &config, device)?;
     train::load_into(model.as_mut(), &dir.join(train::CHECKPOINT_FILE))?;

@@ -18,14 +18,35 @@ pub fn human(n: u64) -> String {
     if n < 100_000 {
         return n.to_string();
     }
-    let mut exp = (n as f64).log10().floor() as i32;
-    let mut mantissa = (n as f64 / 10f64.powi(exp) * 100.0).round() / 100.0;
+    human_f64(n as f64)
+}
+
+/// [`human`] for any non-negative amount, beyond `u64` too (`1.00e40`), whole below 100,000.
+pub fn human_f64(x: f64) -> String {
+    if !x.is_finite() {
+        return format!("{x}");
+    }
+    if x < 100_000.0 {
+        return format!("{}", x.floor());
+    }
+    let mut exp = x.log10().floor() as i32;
+    let mut mantissa = (x / 10f64.powi(exp) * 100.0).round() / 100.0;
     // 9.995e11 rounds to 10.00: write it as 1.00e12.
     if mantissa >= 10.0 {
         mantissa /= 10.0;
         exp += 1;
     }
     format!("{mantissa:.2}e{exp}")
+}
+
+/// `1h02m`, `3m20s`, `12s`: a duration as a person reads it.
+pub fn clock(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
 }
 
 /// `1.5 GiB`
@@ -67,6 +88,9 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(human(1_230_000_000_000), "1.23e12");
         assert_eq!(human(999_999_000_000), "1.00e12");
+        assert_eq!(human_f64(1e40), "1.00e40");
+        assert_eq!(human_f64(2e19), "2.00e19");
+        assert_eq!(human_f64(5e4), "50000");
         assert_eq!(bytes(3 << 29), "1.5 GiB");
         assert_eq!(sci(1e12), "1e12");
         assert_eq!(sci(2.5e11), "2.5e11");

@@ -206,6 +206,21 @@ impl<const VOCAB: usize, const CONTEXT: usize> Embedded<VOCAB, CONTEXT> {
         Ok(Model { trainable, config: config.clone(), name: source.name.clone(), source_sha256: source.sha256() })
     }
 
+    /// The run folder `tinyarch run` would use under `root` (`runs`): `<root>/<corpus>/<name>`,
+    /// named by everything that determines the result (see [`api::run_name`]).
+    pub fn run_dir(
+        &self,
+        root: &Path,
+        data: &Data<VOCAB>,
+        config: &RunConfig,
+        device: DeviceKind,
+    ) -> Result<std::path::PathBuf, Error> {
+        let checked = self.spec().check(VOCAB, config.batch)?;
+        let source = self.spec().source(&checked)?;
+        let identity = api::run_identity(&source, config, data.dataset(), device)?;
+        Ok(root.join(&config.corpus).join(api::run_name(&source.name, config, &identity)))
+    }
+
     /// Trains the model on `data` under `config` into the run folder `out`, as `tinyarch run`
     /// does (`results.jsonl`, `curve.jsonl`, the model text, `run.ron` and the selected
     /// weights). A diverged or interrupted run is `Ok`, with that status in its record.

@@ -63,6 +63,8 @@ pub struct Bigram {
     pub nan_at: Option<u64>,
     /// After this step, every step adds large noise to the weights: validation gets worse.
     pub spoil_after: Option<u64>,
+    /// The standard deviation of the noise each spoiled step adds to every weight.
+    pub spoil_noise: f32,
 }
 
 impl Bigram {
@@ -80,6 +82,7 @@ impl Bigram {
             steps: 0,
             nan_at: None,
             spoil_after: None,
+            spoil_noise: 0.3,
         }
     }
 
@@ -152,7 +155,7 @@ impl Trainable for Bigram {
         if self.spoil_after.is_some_and(|k| self.steps > k) {
             let mut rng = tinyarch::rng::Rng::new(self.steps);
             for w in &mut self.table {
-                *w += 3.0 * rng.normal_f32();
+                *w += self.spoil_noise * rng.normal_f32();
             }
         }
         if self.nan_at == Some(self.steps) {

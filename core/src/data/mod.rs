@@ -76,6 +76,9 @@ pub struct Dataset {
     pub valid: TokenStream,
     /// The test tokens, if the split set has a test split.
     pub test: Option<TokenStream>,
+    /// SHA-256 (hex) over the corpus's file checksums, split set and tokenizer: what the data
+    /// of a run is, for its identity.
+    pub fingerprint: String,
 }
 
 impl Dataset {
@@ -205,7 +208,12 @@ impl Corpus {
             Some(part) => Some(self.encode(&tok, self.part_text(part, Split::Test)?, Split::Test)?),
             None => None,
         };
+        let mut identity = format!("{}\n{set_name}\n{tok_name}\n", d.name);
+        for f in &d.files {
+            identity.push_str(&format!("{} {}\n", f.name, f.sha256));
+        }
         Ok(Dataset {
+            fingerprint: sha256_hex(identity.as_bytes()),
             corpus: d.name.clone(),
             split_set: set_name.to_string(),
             tokenizer_name: tok_name.to_string(),

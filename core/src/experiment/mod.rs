@@ -32,7 +32,7 @@ pub enum ExperimentError {
     #[error("{cell}: {source}")]
     Cell { cell: String, source: Box<crate::api::Error> },
     #[error(
-        "{cell}: the folder `{dir}` holds a finished run with other settings; \
+        "{cell}: the folder `{dir}` holds a run of another model or other settings; \
          sweep into another `--out` folder, or delete that folder to rerun it"
     )]
     Changed { cell: String, dir: PathBuf },

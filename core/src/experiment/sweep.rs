@@ -22,6 +22,8 @@ pub enum CellOutcome {
     Ran(RunRecord),
     /// Not run: the model cannot train under the cell's objective.
     Skipped(String),
+    /// Not run: another process holds the cell's lock (it is training it).
+    Busy(String),
 }
 
 /// The cells of one sweep, in order, with what happened to each.
@@ -36,6 +38,7 @@ pub struct SweepSummary {
 struct Prepared {
     cell: Cell,
     spec: ModelSpec,
+    source: train::ModelSource,
     config: RunConfig,
     dir: PathBuf,
     finished: Option<RunRecord>,
@@ -54,7 +57,7 @@ pub fn sweep(
     shard: Shard,
     out: &Path,
     device: DeviceKind,
-    observer: &mut dyn FnMut(&Cell) -> Box<dyn Observer>,
+    observer: &mut dyn FnMut(&Cell, usize, usize) -> Box<dyn Observer>,
 ) -> Result<SweepSummary, ExperimentError> {
     let cells = super::expand(experiment, base)?;
     let mut summary = SweepSummary::default();
@@ -80,15 +83,32 @@ pub fn sweep(
     }
     std::fs::create_dir_all(out).map_err(|e| train::TrainError::io("create", out, e))?;
     train::write_atomic(&out.join(EXPERIMENT_FILE), experiment_text.as_bytes())?;
+    let to_train = ready.iter().filter(|p| p.finished.is_none()).count();
+    let mut trained = 0;
     for p in ready {
         if let Some(record) = p.finished {
             summary.cells.push((p.cell, CellOutcome::Finished(record)));
             continue;
         }
+        // Another sweep of the same file into the same folder may be training this cell.
+        let _lock = match train::RunLock::acquire(&p.dir)? {
+            Ok(lock) => lock,
+            Err(held) => {
+                let who = held.pid.map_or("another process".to_string(), |pid| format!("process {pid}"));
+                summary.cells.push((p.cell, CellOutcome::Busy(format!("{who} is training it"))));
+                continue;
+            }
+        };
+        // It may have finished while this sweep was checking the others.
+        if let Ok(api::Previous::Finished(record)) = api::previous_run(&p.dir, &p.source, &p.config) {
+            summary.cells.push((p.cell, CellOutcome::Finished(*record)));
+            continue;
+        }
         if p.dir.exists() {
             std::fs::remove_dir_all(&p.dir).map_err(|e| train::TrainError::io("clear", &p.dir, e))?;
         }
-        let mut observe = observer(&p.cell);
+        trained += 1;
+        let mut observe = observer(&p.cell, trained, to_train);
         let record = api::train(&p.spec, &datasets[&p.cell.corpus], &p.config, device, &p.dir, observe.as_mut())
             .map_err(|e| ExperimentError::Cell { cell: p.cell.name(), source: Box::new(e) })?;
         let stop = record.status == Status::Interrupted;
@@ -124,8 +144,18 @@ fn prepare(
     let shape = EpochShape { batch_size: config.batch, windows };
     config.stop.length(budget.as_ref(), shape).map_err(|e| wrap(e.into()))?;
     let dir = out.join(&cell.corpus).join(cell.name());
-    let finished = finished_record(&dir, &config, cell)?;
-    Ok(Some(Prepared { cell: cell.clone(), spec, config, dir, finished }))
+    // The model's files as a run folder keeps them: an include it cannot keep fails here, not
+    // after other cells trained.
+    let source = spec.source(&checked).map_err(wrap)?;
+    let finished = match api::previous_run(&dir, &source, &config) {
+        Ok(api::Previous::Finished(record)) => Some(*record),
+        Ok(api::Previous::Nothing | api::Previous::Unfinished) => None,
+        Err(api::Error::OtherRun { .. }) => {
+            return Err(ExperimentError::Changed { cell: cell.name(), dir: dir.to_path_buf() });
+        }
+        Err(e) => return Err(wrap(e)),
+    };
+    Ok(Some(Prepared { cell: cell.clone(), spec, source, config, dir, finished }))
 }
 
 /// The run settings of a cell: the experiment's settings over `tinyarch run`'s defaults.
@@ -176,21 +206,4 @@ fn cell_config(
     }
     c.validate()?;
     Ok(c)
-}
-
-/// The record of a finished run in `dir` (completed or diverged) with the same settings.
-fn finished_record(dir: &Path, config: &RunConfig, cell: &Cell) -> Result<Option<RunRecord>, ExperimentError> {
-    let results = dir.join(train::RESULTS_FILE);
-    if !results.is_file() {
-        return Ok(None);
-    }
-    let records = RunRecord::read_all(&results)?;
-    let Some(last) = records.last().filter(|r| r.status != Status::Interrupted) else {
-        return Ok(None);
-    };
-    let saved = api::read_config(&dir.join(train::CONFIG_FILE))?;
-    if saved != *config {
-        return Err(ExperimentError::Changed { cell: cell.name(), dir: dir.to_path_buf() });
-    }
-    Ok(Some(last.clone()))
 }

@@ -129,69 +129,165 @@ impl Stats {
     }
 }
 
-/// Every run folder (a folder with `results.jsonl`) under `roots`, with the published numbers
-/// of any experiment files found at the roots.
-pub fn collect(roots: &[PathBuf]) -> Result<(Vec<Run>, BTreeMap<String, f64>), ReportError> {
-    let mut dirs = BTreeSet::new();
-    let mut published = BTreeMap::new();
-    for root in roots {
-        find_runs(root, &mut dirs)?;
-        let experiment = root.join(EXPERIMENT_FILE);
-        if experiment.is_file() {
-            published.extend(Experiment::read(&experiment)?.published);
-        }
-    }
-    let mut runs = Vec::new();
-    let mut overrides = Vec::new();
-    for dir in dirs {
-        let records = RunRecord::read_all(&dir.join(train::RESULTS_FILE))?;
-        let Some(record) = records.into_iter().last() else { continue };
-        if record.status == Status::Interrupted {
-            continue;
-        }
-        let config = crate::api::read_config(&dir.join(train::CONFIG_FILE))?;
-        let curve_path = dir.join(train::CURVE_FILE);
-        let curve =
-            if curve_path.is_file() { train::read_jsonl(&curve_path, "a loss-curve point")? } else { Vec::new() };
-        overrides.push(config.overrides);
-        runs.push(Run { dir, label: record.model.clone(), record, curve });
-    }
-    label_runs(&mut runs, &overrides);
-    Ok((runs, published))
+/// What the roots hold: the finished runs, the published numbers of any experiment files at
+/// the roots, and the run folders left out of the tables, with why.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub runs: Vec<Run>,
+    pub published: BTreeMap<String, f64>,
+    /// Run folders without a finished record yet (training, interrupted or killed).
+    pub unfinished: Vec<PathBuf>,
+    /// Run folders whose files cannot be read, with the error.
+    pub unreadable: Vec<(PathBuf, String)>,
 }
 
-fn find_runs(dir: &Path, found: &mut BTreeSet<PathBuf>) -> Result<(), ReportError> {
-    if dir.join(train::RESULTS_FILE).is_file() {
+/// Every run folder (a folder with `run.ron` or `results.jsonl`) under `roots`. Each real
+/// folder is visited once, however many links lead to it.
+pub fn collect(roots: &[PathBuf]) -> Result<Collected, ReportError> {
+    let mut dirs = BTreeSet::new();
+    let mut visited = BTreeSet::new();
+    let mut found = Collected::default();
+    for root in roots {
+        find_runs(root, &mut dirs, &mut visited)?;
+        let experiment = root.join(EXPERIMENT_FILE);
+        if experiment.is_file() {
+            found.published.extend(Experiment::read(&experiment)?.published);
+        }
+    }
+    let mut configs = Vec::new();
+    for dir in dirs {
+        match read_run(&dir) {
+            Ok(Some((run, config))) => {
+                configs.push(config);
+                found.runs.push(run);
+            }
+            Ok(None) => found.unfinished.push(dir),
+            Err(e) => found.unreadable.push((dir, e.to_string())),
+        }
+    }
+    label_runs(&mut found.runs, &configs);
+    Ok(found)
+}
+
+/// A finished run with its settings; `None` for a run still going or stopped early.
+fn read_run(dir: &Path) -> Result<Option<(Run, train::RunConfig)>, ReportError> {
+    let results = dir.join(train::RESULTS_FILE);
+    if !results.is_file() {
+        return Ok(None);
+    }
+    let records = RunRecord::read_all(&results)?;
+    let Some(record) = records.into_iter().last().filter(|r| r.status != Status::Interrupted) else {
+        return Ok(None);
+    };
+    let config = crate::api::read_config(&dir.join(train::CONFIG_FILE))?;
+    let curve_path = dir.join(train::CURVE_FILE);
+    let curve = if curve_path.is_file() { train::read_jsonl(&curve_path, "a loss-curve point")? } else { Vec::new() };
+    Ok(Some((Run { dir: dir.to_path_buf(), label: record.model.clone(), record, curve }, config)))
+}
+
+fn find_runs(dir: &Path, found: &mut BTreeSet<PathBuf>, visited: &mut BTreeSet<PathBuf>) -> Result<(), ReportError> {
+    // The real path: a link back up the tree, or two links to one folder, cannot count twice.
+    let real = dir.canonicalize().map_err(|e| ReportError::Read { path: dir.to_path_buf(), source: e })?;
+    if !visited.insert(real) {
+        return Ok(());
+    }
+    if dir.join(train::RESULTS_FILE).is_file() || dir.join(train::CONFIG_FILE).is_file() {
         found.insert(dir.to_path_buf());
         return Ok(());
     }
     let entries = std::fs::read_dir(dir).map_err(|e| ReportError::Read { path: dir.to_path_buf(), source: e })?;
+    let mut paths = Vec::new();
     for entry in entries {
-        let path = entry.map_err(|e| ReportError::Read { path: dir.to_path_buf(), source: e })?.path();
+        paths.push(entry.map_err(|e| ReportError::Read { path: dir.to_path_buf(), source: e })?.path());
+    }
+    paths.sort();
+    for path in paths {
         if path.is_dir() {
-            find_runs(&path, found)?;
+            find_runs(&path, found, visited)?;
         }
     }
     Ok(())
 }
 
-/// Labels each run with its model name and the overrides that vary among runs of that model
-/// (`mlp hidden=256`); overrides every such run shares say nothing and are left out.
-fn label_runs(runs: &mut [Run], overrides: &[Vec<String>]) {
-    let mut by_model: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+/// Labels each run with its model name, the overrides and the settings that vary among runs of
+/// that model (`mlp hidden=256`, `tiny optimizer.lr=0.01`): runs that differ in anything but
+/// their seed and their limits are never averaged as seeds of one row. What every such run
+/// shares says nothing and is left out.
+fn label_runs(runs: &mut [Run], configs: &[train::RunConfig]) {
+    // Runs of one model in one table: same corpus, tokenization and objective.
+    let mut by_model: BTreeMap<[String; 5], Vec<usize>> = BTreeMap::new();
     for (i, run) in runs.iter().enumerate() {
-        by_model.entry(run.record.model.clone()).or_default().push(i);
+        let r = &run.record;
+        let key = [&r.corpus, &r.split_set, &r.tokenizer, &r.objective, &r.model].map(|s| s.clone());
+        by_model.entry(key).or_default().push(i);
     }
     for indices in by_model.values() {
-        let shared: BTreeSet<&String> =
-            overrides[indices[0]].iter().filter(|o| indices.iter().all(|&i| overrides[i].contains(o))).collect();
-        for &i in indices {
-            let mut varying: Vec<&String> = overrides[i].iter().filter(|o| !shared.contains(o)).collect();
+        let traits: Vec<Vec<String>> = indices.iter().map(|&i| run_traits(&configs[i])).collect();
+        let shared: BTreeSet<&String> = traits[0].iter().filter(|t| traits.iter().all(|ts| ts.contains(t))).collect();
+        for (k, &i) in indices.iter().enumerate() {
+            let mut varying: Vec<&String> = traits[k].iter().filter(|t| !shared.contains(t)).collect();
             varying.sort();
             let label = std::iter::once(&runs[i].record.model).chain(varying).cloned().collect::<Vec<_>>().join(" ");
             runs[i].label = label;
         }
     }
+}
+
+/// What sets a run apart besides its model, seed and limits: its overrides (`hidden=256`) and
+/// every setting as `path=value` (`optimizer.lr=0.01`). The corpus, tokenization and objective
+/// make the groups; the budget and stopping rules make the rows.
+fn run_traits(config: &train::RunConfig) -> Vec<String> {
+    const ELSEWHERE: [&str; 11] = [
+        "overrides",
+        "seed",
+        "corpus",
+        "split_set",
+        "tokenizer",
+        "objective",
+        "budget",
+        "convention",
+        "stop",
+        "context",
+        "average",
+    ];
+    fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    flatten(&path, v, out);
+                }
+            }
+            other => out.push(format!("{prefix}={other}")),
+        }
+    }
+    let mut traits = config.overrides.clone();
+    if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(config) {
+        for (k, v) in map.iter().filter(|(k, _)| !ELSEWHERE.contains(&k.as_str())) {
+            flatten(k, v, &mut traits);
+        }
+    }
+    traits
+}
+
+/// The run folders the tables leave out, and why: a sweep in progress shows its open cells.
+fn left_out(unfinished: &[PathBuf], unreadable: &[(PathBuf, String)]) -> String {
+    let mut out = String::new();
+    if !unfinished.is_empty() {
+        out.push_str(&format!("Unfinished, not in the tables ({}):\n\n", unfinished.len()));
+        for dir in unfinished {
+            out.push_str(&format!("- `{}`\n", dir.display()));
+        }
+        out.push('\n');
+    }
+    if !unreadable.is_empty() {
+        out.push_str(&format!("Unreadable, not in the tables ({}):\n\n", unreadable.len()));
+        for (dir, error) in unreadable {
+            out.push_str(&format!("- `{}`: {}\n", dir.display(), error.lines().next().unwrap_or_default()));
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// Groups runs by corpus and objective, and within a group averages the seeds of each model
@@ -289,15 +385,16 @@ pub struct Written {
 
 /// Reads the runs under `roots` and writes `report.md` and the plots into `out`.
 pub fn write(roots: &[PathBuf], out: &Path) -> Result<(Written, String), ReportError> {
-    let (runs, published) = collect(roots)?;
-    if runs.is_empty() {
+    let found = collect(roots)?;
+    if found.runs.is_empty() {
         let names: Vec<String> = roots.iter().map(|r| format!("`{}`", r.display())).collect();
         return Err(ReportError::Empty(names.join(", ")));
     }
-    let groups = group(runs, &published);
+    let groups = group(found.runs, &found.published);
     std::fs::create_dir_all(out).map_err(|e| ReportError::Write { path: out.to_path_buf(), message: e.to_string() })?;
     let mut written = Written { table: out.join("report.md"), plots: Vec::new() };
     let mut text = markdown(&groups);
+    text.push_str(&left_out(&found.unfinished, &found.unreadable));
     for g in &groups {
         let plots = plot_group(g, out)?;
         text.push_str(&format!("\n### Plots: {} ({}), objective `{}`\n\n", g.corpus, g.tokenizer, g.objective));

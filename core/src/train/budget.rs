@@ -131,9 +131,15 @@ impl Budget {
         let per = u128::from(self.per_sample.get(self.convention));
         // Whole epochs first (their cost does not depend on the order of their batches).
         let epoch_cost = shape.windows as u128 * per;
-        let epochs = (self.limit / epoch_cost) as u64;
+        // A budget beyond any run (`1e40`) buys as many steps as a counter holds; other rules
+        // (`--max-steps`) end such a run.
+        let most_epochs = u64::MAX / (shape.batches().max(shape.windows) as u64);
+        let epochs = u64::try_from(self.limit / epoch_cost).unwrap_or(u64::MAX).min(most_epochs);
         let mut steps = epochs * shape.batches() as u64;
         let mut samples = epochs * shape.windows as u64;
+        if epochs == most_epochs {
+            return Ok(StepPlan { steps, samples, flops: FlopsUsed::of(samples, &self.per_sample) });
+        }
         // Then full batches of the last, partial epoch. Its short batch (if any) never fits:
         // with it, the whole epoch would have fitted.
         let left = self.limit - self.spent(samples);

@@ -121,7 +121,12 @@ pub fn load(path: &Path) -> Result<Checkpoint, TrainError> {
         if view.dtype() != Dtype::F32 {
             return Err(bad(format!("tensor `{name}` is {:?}; tinyarch checkpoints hold f32", view.dtype())));
         }
-        let values = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let values: Vec<f32> =
+            view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        // Training never saves such weights (a diverged run keeps none): the file is damaged.
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(bad(format!("tensor `{name}` holds {} at index {i}", values[i])));
+        }
         tensors.push((name, view.shape().to_vec(), values));
     }
     Ok(Checkpoint { meta, weights: Weights { tensors } })

@@ -260,7 +260,60 @@ impl RunConfig {
         if !(lr.is_finite() && lr > 0.0) {
             return Err(TrainError::config(format!("the learning rate is {lr}"), "use a positive rate, e.g. 3e-4"));
         }
+        self.validate_optimizer()?;
+        self.validate_windows()?;
         self.schedule.validate().map_err(|m| TrainError::config(m, "fix the `schedule` settings"))
+    }
+
+    /// Adam's settings as PyTorch accepts them: betas in [0, 1), eps above 0, a clip above 0,
+    /// a weight decay of 0 or more.
+    fn validate_optimizer(&self) -> Result<(), TrainError> {
+        let o = &self.optimizer;
+        let bad = |what: String, help: &str| Err(TrainError::config(what, help));
+        if o.betas.iter().any(|b| !(0.0..1.0).contains(b)) {
+            return bad(
+                format!("the betas are {:?}", o.betas),
+                "each beta must be at least 0 and below 1, e.g. (0.9, 0.999)",
+            );
+        }
+        if !(o.eps.is_finite() && o.eps > 0.0) {
+            return bad(format!("eps is {}", o.eps), "use a small positive eps, e.g. 1e-8");
+        }
+        if let Some(clip) = o.clip
+            && !(clip.is_finite() && clip > 0.0)
+        {
+            return bad(
+                format!("the gradient clip is {clip}"),
+                "clip to a positive norm, e.g. 1.0, or leave `clip` out",
+            );
+        }
+        if !(o.weight_decay.is_finite() && o.weight_decay >= 0.0) {
+            return bad(format!("the weight decay is {}", o.weight_decay), "use 0 or a positive decay, e.g. 0.1");
+        }
+        Ok(())
+    }
+
+    /// Every sampler and evaluation draws at least one window.
+    fn validate_windows(&self) -> Result<(), TrainError> {
+        let none =
+            |what: &str| Err(TrainError::config(format!("{what} is 0"), "every evaluation and epoch needs a window"));
+        match self.train {
+            TrainProtocol::Study { samples: 0, .. } => return none("`train: Study(samples)`"),
+            TrainProtocol::Study { first_tokens: Some(0), .. } => return none("`train: Study(first_tokens)`"),
+            _ => {}
+        }
+        match self.eval {
+            EvalProtocol::FirstWindows(0) => return none("`eval: FirstWindows(n)`"),
+            EvalProtocol::FirstTokens(0) => return none("`eval: FirstTokens(n)`"),
+            _ => {}
+        }
+        if self.max_eval_batches == Some(0) {
+            return none("`max_eval_batches`");
+        }
+        if self.train_eval_batches == 0 {
+            return none("`train_eval_batches`");
+        }
+        Ok(())
     }
 
     /// The training sampler's settings.

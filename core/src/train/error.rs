@@ -96,6 +96,27 @@ pub enum TrainError {
         help: String,
     },
 
+    /// Training finished but its files could not all be written; the record is in the message.
+    #[error(
+        "the run finished, but its folder could not be completed: {source}\nhelp: free space or fix the folder; the result record, to keep:\n{record}"
+    )]
+    RecordNotSaved {
+        /// The record as a `results.jsonl` line.
+        record: String,
+        source: Box<TrainError>,
+    },
+
+    /// A line of `results.jsonl` or `curve.jsonl` that is not what it should be.
+    #[error("cannot decode {what} at `{}` line {line}: {message}", path.display())]
+    Decode {
+        /// What the line should hold.
+        what: &'static str,
+        path: std::path::PathBuf,
+        line: usize,
+        /// The decoder's message.
+        message: String,
+    },
+
     /// A result record or curve that could not be turned into JSON.
     #[error("cannot encode {what}: {message}")]
     Encode {

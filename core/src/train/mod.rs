@@ -9,7 +9,7 @@
 //! eval       NLL over a sampler                record      results.jsonl and curve.jsonl
 //! progress   Observer, progress bar / lines    checkpoint  weights in safetensors
 //! sample     text generation                   interrupt   the Ctrl-C flag
-//! stop       budget, epochs, steps, time: when a run ends
+//! stop       budget, epochs, steps, time: when a run ends  lock  one trainer per run folder
 //! ```
 
 mod budget;
@@ -19,6 +19,7 @@ mod error;
 mod eval;
 mod fsio;
 pub mod interrupt;
+mod lock;
 mod model;
 mod progress;
 mod record;
@@ -33,6 +34,7 @@ pub use config::{EvalProtocol, RunConfig, TrainProtocol};
 pub use error::TrainError;
 pub use eval::{Average, Evaluation, evaluate};
 pub use fsio::write_atomic;
+pub use lock::{Held, RunLock, lock_path};
 pub use model::{NotFinite, OptimizerConfig, Trainable, Weights};
 pub use progress::{EvalEvent, Observer, Progress, Silent, StartEvent, StepEvent};
 pub use record::{

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::record::RunRecord;
 use crate::ir::Convention;
-use crate::units::{human, thousands};
+use crate::units::{clock, human, thousands};
 
 /// A run is about to take its first step.
 #[derive(Clone, Debug)]
@@ -241,14 +241,4 @@ impl Observer for Progress {
 
 fn flops(n: u128) -> String {
     u64::try_from(n).map_or_else(|_| format!("{:.2e}", n as f64), human)
-}
-
-/// `1h02m`, `3m20s`, `12s`
-fn clock(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-    }
 }

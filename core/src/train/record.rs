@@ -122,16 +122,26 @@ impl RunRecord {
 }
 
 /// Reads a JSON-lines file (`results.jsonl`, `curve.jsonl`); `what` names one line in errors.
+/// A last line cut short (no line end, not JSON) is a write that never finished and is left
+/// out; any other bad line is an error that names it.
 pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path, what: &'static str) -> Result<Vec<T>, TrainError> {
     let text = std::fs::read_to_string(path).map_err(|e| TrainError::io("read", path, e))?;
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(i, line)| {
-            serde_json::from_str(line)
-                .map_err(|e| TrainError::Encode { what, message: format!("`{}` line {}: {e}", path.display(), i + 1) })
-        })
-        .collect()
+    let torn_tail = !text.is_empty() && !text.ends_with('\n');
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(line) {
+            Ok(value) => out.push(value),
+            Err(_) if torn_tail && i + 1 == lines.len() => {}
+            Err(e) => {
+                return Err(TrainError::Decode { what, path: path.to_path_buf(), line: i + 1, message: e.to_string() });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// One step of the loss curve.
@@ -153,6 +163,36 @@ pub fn append_record(dir: &Path, record: &RunRecord) -> Result<(), TrainError> {
     let line = serde_json::to_string(record)
         .map_err(|e| TrainError::Encode { what: "the result record", message: e.to_string() })?;
     fsio::append_line_atomic(&dir.join(RESULTS_FILE), &line)
+}
+
+/// `curve.jsonl` written as training goes: each call appends the points not yet written and
+/// flushes them. A write that fails is dropped (the finished run rewrites the whole curve).
+#[derive(Default)]
+pub struct CurveLog {
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    written: usize,
+}
+
+impl CurveLog {
+    /// Starts an empty `curve.jsonl` in `dir`.
+    pub fn create(dir: &Path) -> Result<CurveLog, TrainError> {
+        let path = dir.join(CURVE_FILE);
+        let file = std::fs::File::create(&path).map_err(|e| TrainError::io("create", &path, e))?;
+        Ok(CurveLog { file: Some(std::io::BufWriter::new(file)), written: 0 })
+    }
+
+    /// Appends `curve[written..]`.
+    pub fn append(&mut self, curve: &[CurvePoint]) {
+        use std::io::Write as _;
+        let Some(file) = &mut self.file else { return };
+        for point in curve.get(self.written..).unwrap_or_default() {
+            if let Ok(line) = serde_json::to_string(point) {
+                let _ = writeln!(file, "{line}");
+            }
+        }
+        self.written = curve.len();
+        let _ = file.flush();
+    }
 }
 
 /// Writes the folder's `curve.jsonl`, atomically.

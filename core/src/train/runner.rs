@@ -124,12 +124,16 @@ pub fn run(
         step_cost: u128::from(per_sample.get(config.convention)) * shape.rows(0) as u128,
     });
 
-    let mut t = Training::default();
+    let mut t = Training {
+        diverged_above: DIVERGENCE_FACTOR * (data.vocab_size().max(2) as f64).ln(),
+        log: record::CurveLog::create(out)?,
+        ..Training::default()
+    };
     let ending = t.train(model, &samplers, config, length, started, observer);
     let (status, message, stopped_by) = match ending {
         Ending::Completed(rule) => (Status::Completed, None, Some(rule)),
         Ending::Diverged(m) => (Status::Diverged, Some(m), None),
-        Ending::Interrupted => (Status::Interrupted, Some("interrupted by ctrl-c".to_string()), None),
+        Ending::Interrupted => (Status::Interrupted, Some(format!("stopped by {}", interrupt::cause())), None),
     };
 
     let (selected_step, valid_nll) = select_weights(model, &t, status)?;
@@ -173,20 +177,30 @@ pub fn run(
         final_evaluation(model, &samplers, config, &mut record);
     }
 
-    // The selected weights; a diverged run without a validation has none worth keeping.
-    if selected_step.is_some() {
-        let meta = CheckpointMeta {
-            model: source.name.clone(),
-            source_sha256: record.source_sha256.clone(),
-            corpus: data.corpus.clone(),
-            tokenizer: data.tokenizer_name.clone(),
-            vocab: data.vocab_size(),
-        };
-        checkpoint::save(&out.join(record::CHECKPOINT_FILE), &model.weights(), &meta)?;
-    }
-    record::write_curve(out, &t.curve)?;
     record.wall_seconds = started.elapsed().as_secs_f64();
-    record::append_record(out, &record)?;
+    // Weights, then curve, then record: a record means a complete folder. If a write fails (a
+    // full disk), the error carries the record, so the result of the training is not lost.
+    let saved = (|| {
+        // The selected weights; a diverged run without a validation has none worth keeping.
+        if selected_step.is_some() {
+            let meta = CheckpointMeta {
+                model: source.name.clone(),
+                source_sha256: record.source_sha256.clone(),
+                corpus: data.corpus.clone(),
+                tokenizer: data.tokenizer_name.clone(),
+                vocab: data.vocab_size(),
+            };
+            checkpoint::save(&out.join(record::CHECKPOINT_FILE), &model.weights(), &meta)?;
+        }
+        record::write_curve(out, &t.curve)?;
+        record::append_record(out, &record)
+    })();
+    if let Err(e) = saved {
+        return Err(TrainError::RecordNotSaved {
+            record: serde_json::to_string(&record).unwrap_or_default(),
+            source: Box::new(e),
+        });
+    }
     observer.end(&record);
     Ok(record)
 }
@@ -230,7 +244,7 @@ fn final_evaluation(model: &mut dyn Trainable, samplers: &Samplers, config: &Run
 
 fn interrupted(record: &mut RunRecord) {
     record.status = Status::Interrupted;
-    record.message = Some("interrupted by ctrl-c during the final evaluation".into());
+    record.message = Some(format!("stopped by {} during the final evaluation", interrupt::cause()));
 }
 
 /// The samplers of one run: training, and the evaluation windows of every split.
@@ -263,6 +277,13 @@ enum Ending {
     Interrupted,
 }
 
+/// Steps between appends to `curve.jsonl` (it is also appended at every validation).
+const CURVE_FLUSH_STEPS: u64 = 50;
+
+/// A validation NLL above this many times a uniform guess's (`ln vocab`) means the run diverged:
+/// no healthy run is three times worse than guessing, and a blown-up one is far worse still.
+pub const DIVERGENCE_FACTOR: f64 = 3.0;
+
 /// The best validation so far, and its weights (in host memory) when selection is on.
 struct Best {
     step: u64,
@@ -281,6 +302,10 @@ struct Training {
     best: Option<Best>,
     /// The last validation: `(step, nll)`.
     last_valid: Option<(u64, f64)>,
+    /// A validation NLL above this ends the run as diverged.
+    diverged_above: f64,
+    /// `curve.jsonl` while training.
+    log: record::CurveLog,
 }
 
 impl Training {
@@ -350,6 +375,10 @@ impl Training {
                         Err(ending) => return ending,
                     }
                 }
+                // Watchers and reports see the curve as it grows.
+                if due || self.steps.is_multiple_of(CURVE_FLUSH_STEPS) {
+                    self.log.append(&self.curve);
+                }
             }
         }
         // `0..` does not end; every path returns from inside the loop.
@@ -370,6 +399,12 @@ impl Training {
         let nll = e.nll(config.average);
         if !nll.is_finite() {
             return Err(Ending::Diverged(format!("the validation nll is {nll} at step {}", self.steps)));
+        }
+        if nll > self.diverged_above {
+            return Err(Ending::Diverged(format!(
+                "the validation nll is {nll:.4} at step {}, more than {DIVERGENCE_FACTOR} times a uniform guess's ({:.4})",
+                self.steps, self.diverged_above
+            )));
         }
         if let Some(point) = self.curve.last_mut() {
             point.valid_nll = Some(nll);

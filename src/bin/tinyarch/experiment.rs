@@ -8,6 +8,7 @@ use tinyarch::api;
 use tinyarch::data::Locator;
 use tinyarch::experiment::{self, CellOutcome, Experiment, ExperimentError, Shard};
 use tinyarch::train::{Status, interrupt};
+use tinyarch::units::clock;
 
 use super::report as report_diagnostics;
 use super::run::DeviceArg;
@@ -41,6 +42,17 @@ pub struct SweepArgs {
     /// the summary go to stderr.
     #[arg(long)]
     json: bool,
+    /// Print a Slurm job script instead of training: a job array of N tasks, one shard each, that
+    /// saves and requeues itself before its time limit and goes on after a requeue.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    slurm: Option<u64>,
+    /// The job script's time limit per task (`--time`, e.g. `2:00:00`); the partition's default
+    /// without it.
+    #[arg(long, value_name = "TIME", requires = "slurm")]
+    slurm_time: Option<String>,
+    /// CPUs per task in the job script.
+    #[arg(long, value_name = "N", default_value_t = 2, requires = "slurm")]
+    slurm_cpus: u32,
 }
 
 /// Tables and plots over run folders.
@@ -57,7 +69,7 @@ pub struct ReportArgs {
 /// Runs `tinyarch sweep`.
 pub fn sweep(args: SweepArgs) -> ExitCode {
     if let Err(e) = interrupt::install() {
-        eprintln!("warning: {e}; ctrl-c will stop without writing results");
+        eprintln!("warning: {e}; a signal will stop without writing results");
     }
     let shard = match args.shard.as_deref().map(str::parse::<Shard>).transpose() {
         Ok(s) => s.unwrap_or(Shard::ALL),
@@ -82,10 +94,26 @@ pub fn sweep(args: SweepArgs) -> ExitCode {
     if args.dry_run {
         return dry_run(&experiment, &base, shard);
     }
+    if let Some(tasks) = args.slurm {
+        return match slurm_script(&args, &out, tasks) {
+            Ok(script) => {
+                print!("{script}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let (log_every, json) = (args.log_every, args.json);
-    let mut observer = |cell: &experiment::Cell| {
+    let started = std::time::Instant::now();
+    let mut observer = |cell: &experiment::Cell, i: usize, n: usize| {
         if !output::quiet() {
-            note(json, &format!("== {}", cell.name()));
+            // The cells done so far say how long the rest will take.
+            let eta = (i > 1).then(|| started.elapsed().mul_f64((n + 1 - i) as f64 / (i - 1) as f64));
+            let eta = eta.map_or(String::new(), |d| format!(", about {} left", clock(d)));
+            note(json, &format!("== cell {i} of {n}: {}{eta}", cell.name()));
         }
         output::progress(log_every, json)
     };
@@ -110,7 +138,7 @@ pub fn sweep(args: SweepArgs) -> ExitCode {
                     output::json_line(r);
                 }
             }
-            CellOutcome::Skipped(why) => {
+            CellOutcome::Skipped(why) | CellOutcome::Busy(why) => {
                 skipped += 1;
                 note(json, &format!("skipped {}: {why}", cell.name()));
             }
@@ -126,7 +154,7 @@ pub fn sweep(args: SweepArgs) -> ExitCode {
     );
     if summary.interrupted {
         eprintln!("interrupted: finished cells are kept; run the same command again to continue");
-        return ExitCode::from(output::INTERRUPTED);
+        return output::interrupted();
     }
     if !output::quiet() {
         note(json, &format!("next: tinyarch report {}", out.display()));
@@ -141,6 +169,75 @@ fn note(json: bool, line: &str) {
     } else {
         say!("{line}");
     }
+}
+
+/// An sbatch job array over the experiment's shards. Paths are made absolute, so the job runs
+/// from any folder. Slurm sends USR1 two minutes before the time limit: the task stops tinyarch
+/// (which finishes its step, saves and exits 143) and requeues itself. A requeue or preemption
+/// by Slurm sends TERM: tinyarch saves likewise, and Slurm puts the task back. Either way the
+/// shard, started again, keeps its finished cells and goes on.
+fn slurm_script(args: &SweepArgs, out: &std::path::Path, tasks: u64) -> std::io::Result<String> {
+    let absolute = |p: &std::path::Path| std::path::absolute(p);
+    let quote = |p: &std::path::Path| format!("'{}'", p.display().to_string().replace('\'', r"'\''"));
+    let exe = std::env::current_exe()?;
+    let file = absolute(&args.file)?;
+    let out = absolute(out)?;
+    let name = args.file.file_stem().map_or("sweep".into(), |s| s.to_string_lossy().into_owned());
+    let mut options = vec![
+        format!("#SBATCH --job-name=tinyarch-{name}"),
+        format!("#SBATCH --array=0-{}", tasks - 1),
+        format!("#SBATCH --cpus-per-task={}", args.slurm_cpus),
+        "#SBATCH --requeue".to_string(),
+        "#SBATCH --signal=B:USR1@120".to_string(),
+        format!("#SBATCH --output={}/slurm/%A_%a.out", out.display()),
+        format!("#SBATCH --chdir={}", std::env::current_dir()?.display()),
+    ];
+    if let Some(time) = &args.slurm_time {
+        options.push(format!("#SBATCH --time={time}"));
+    }
+    let mut command = format!(
+        "{} sweep {} --shard \"$SLURM_ARRAY_TASK_ID/{tasks}\" --out {} --device {}",
+        quote(&exe),
+        quote(&file),
+        quote(&out),
+        match args.device {
+            DeviceArg::Cpu => "cpu",
+            DeviceArg::Cuda => "cuda",
+        }
+    );
+    if let Some(data) = &args.data {
+        command.push_str(&format!(" --data {}", quote(&absolute(data)?)));
+    }
+    std::fs::create_dir_all(out.join("slurm"))?;
+    Ok(format!(
+        r#"#!/bin/bash
+# Written by `tinyarch sweep --slurm {tasks}`: one array task per shard of {file}.
+{options}
+
+export RAYON_NUM_THREADS=$SLURM_CPUS_PER_TASK
+self_requeue=0
+# Before the time limit: stop tinyarch (it saves and exits 143), then requeue this task.
+trap 'self_requeue=1; kill -TERM "$pid" 2>/dev/null' USR1
+# A requeue, preemption or scancel: stop tinyarch the same way; Slurm decides what follows.
+trap 'kill -TERM "$pid" 2>/dev/null' TERM
+
+{command} &
+pid=$!
+wait "$pid"
+status=$?
+# A trap interrupts `wait`; wait again until tinyarch has saved and exited.
+while kill -0 "$pid" 2>/dev/null; do
+    wait "$pid"
+    status=$?
+done
+if [ "$self_requeue" = 1 ]; then
+    scontrol requeue "${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}"
+fi
+exit "$status"
+"#,
+        file = file.display(),
+        options = options.join("\n"),
+    ))
 }
 
 fn dry_run(experiment: &Experiment, base: &std::path::Path, shard: Shard) -> ExitCode {

@@ -12,7 +12,8 @@ Exit status:
   0    success
   1    an error: a model that does not check, a run that did not complete, missing or corrupt data
   2    wrong command-line arguments
-  130  stopped by Ctrl-C; what was complete is saved (run the same command again to continue a sweep)
+  130  stopped by Ctrl-C (SIGINT); what was complete is saved (run the same command again to go on)
+  143  stopped by SIGTERM (a scheduler stopping the job), likewise; a second signal exits at once
 
 Environment:
   TINYARCH_DATA    a data directory searched after `--data` and before the user cache

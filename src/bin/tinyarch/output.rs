@@ -9,9 +9,12 @@ use std::sync::OnceLock;
 use serde::Serialize;
 use tinyarch::train::{Observer, Progress, Silent};
 
-/// Stopped by Ctrl-C (SIGINT) after saving what was complete: 128 + SIGINT, as shells report it.
-/// The other codes: 0 success, 1 an error, 2 wrong arguments (clap's); `help::MAIN` lists them.
-pub const INTERRUPTED: u8 = 130;
+/// The exit status after a stop by Ctrl-C (130) or SIGTERM (143), once what was complete is
+/// saved: 128 + the signal, as shells report it. The other codes: 0 success, 1 an error,
+/// 2 wrong arguments (clap's); `help::MAIN` lists them.
+pub fn interrupted() -> std::process::ExitCode {
+    std::process::ExitCode::from(tinyarch::train::interrupt::exit_status())
+}
 
 /// `--quiet`, set once in `main`.
 static QUIET: OnceLock<bool> = OnceLock::new();

@@ -18,7 +18,7 @@ use tinyarch::units::{human, thousands};
 
 use super::{Flops, ObjectiveArg, report};
 
-use crate::output::{self, INTERRUPTED};
+use crate::output;
 
 /// Train models until a stopping rule ends them, evaluate them and print a table.
 #[derive(clap::Args)]
@@ -34,7 +34,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     text: Option<PathBuf>,
     /// Training FLOPs per model, in the `--flops` convention (`1e13`).
-    #[arg(long, value_parser = crate::positive_number, required_unless_present_any = ["epochs", "max_steps", "max_time"])]
+    #[arg(long, value_parser = crate::positive_number, required_unless_present_any = ["epochs", "max_steps", "max_time", "config"])]
     budget: Option<f64>,
     /// Stop after this many epochs (passes over the training sampler's epoch).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
@@ -70,7 +70,8 @@ pub struct RunArgs {
     /// Where to train: `cuda` needs a build with the `cuda` feature.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     device: DeviceArg,
-    /// Where run folders go: `<out>/<corpus>/<model>-<budget>-<convention>-s<seed>`.
+    /// Where run folders go: `<out>/<corpus>/<model>-<limits>-s<seed>-<identity>`, the identity
+    /// a hash of the model source, the settings, the data and the device kind.
     #[arg(long, default_value = "runs")]
     out: PathBuf,
     /// Data directory searched first, before `$TINYARCH_DATA` and the user cache.
@@ -83,6 +84,9 @@ pub struct RunArgs {
     /// to stderr.
     #[arg(long)]
     json: bool,
+    /// Train a run again although its folder holds it finished.
+    #[arg(long)]
+    restart: bool,
 }
 
 /// Re-evaluate a run folder's saved weights.
@@ -150,7 +154,7 @@ impl From<DeviceArg> for Device {
 /// Runs `tinyarch run`.
 pub fn run(args: RunArgs) -> ExitCode {
     if let Err(e) = interrupt::install() {
-        eprintln!("warning: {e}; ctrl-c will stop without writing results");
+        eprintln!("warning: {e}; a signal will stop without writing results");
     }
     let locator = Locator::from_env(args.data.as_deref());
     let base = match &args.config {
@@ -221,7 +225,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             "interrupted: the finished runs and the interrupted one's progress are saved under `{}`",
             args.out.display()
         );
-        return ExitCode::from(INTERRUPTED);
+        return output::interrupted();
     }
     if failed > 0 {
         eprintln!("error: {failed} of {} models did not complete", files.len());
@@ -246,7 +250,30 @@ fn run_one(
         None
     })?;
     let config = run_config(args, base, dataset, is_chars, &checked, batch);
-    let dir = args.out.join(&dataset.corpus).join(api::run_name(&checked.graph.name, &config));
+    let source = spec.source(&checked).map_err(api_error)?;
+    let identity = api::run_identity(&source, &config, dataset, args.device.into()).map_err(api_error)?;
+    let dir = args.out.join(&dataset.corpus).join(api::run_name(&checked.graph.name, &config, &identity));
+    match api::previous_run(&dir, &source, &config).map_err(api_error)? {
+        api::Previous::Finished(record) if !args.restart => {
+            if !output::quiet() {
+                eprintln!("{}: finished earlier in `{}` (`--restart` trains it again)", record.model, dir.display());
+            }
+            if args.json {
+                output::json_line(&record);
+            }
+            return Ok(*record);
+        }
+        api::Previous::Nothing => {}
+        // What an unfinished run left is not a start to build on: begin again in a clean folder.
+        api::Previous::Finished(_) | api::Previous::Unfinished => {
+            std::fs::remove_dir_all(&dir).map_err(|e| {
+                Some(Box::new(format!("cannot clear `{}`: {e}", dir.display())) as Box<dyn std::fmt::Display>)
+            })?;
+        }
+    }
+    if !output::quiet() {
+        eprintln!("{}: run folder `{}`", checked.graph.name, dir.display());
+    }
     let mut progress = output::progress(args.log_every, args.json);
     let record = api::train(&spec, dataset, &config, args.device.into(), &dir, progress.as_mut()).map_err(api_error)?;
     if args.json {
@@ -387,7 +414,7 @@ pub fn eval(args: EvalArgs) -> ExitCode {
         };
         let Some(e) = train::evaluate(restored.model.as_mut(), &sampler, config.max_eval_batches) else {
             eprintln!("interrupted");
-            return ExitCode::from(INTERRUPTED);
+            return output::interrupted();
         };
         let nll = e.nll(config.average);
         let (ppl, bits) = RunRecord::derived(Some(nll));
