@@ -5,35 +5,11 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
-use common::TempDir;
+use common::{TempDir, ok, tinyarch};
 use serde_json::Value;
 use tinyarch::ir::CheckReport;
 use tinyarch::train::{RunRecord, Status, StopRule};
-
-/// Runs the binary in `dir` with a private cache, so nothing reaches the user's.
-fn tinyarch(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tinyarch"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("TINYARCH_DATA")
-        .env("TINYARCH_CACHE", dir.join("cache"))
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// Like [`tinyarch`], but the command must succeed; returns stdout.
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let (code, stdout, stderr) = tinyarch(dir, args);
-    assert_eq!(code, Some(0), "tinyarch {args:?} failed:\n{stderr}");
-    stdout
-}
 
 /// About 20 KB of sentences from a small vocabulary, the same on every run (an LCG, no seed crate).
 fn text() -> String {

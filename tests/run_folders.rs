@@ -6,34 +6,13 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TempDir;
+use common::{TempDir, command, ok, tinyarch};
 use tinyarch::train::{RunRecord, Status};
 
 const TINY: &str = "model tiny(context = 16, d = 16) {\n    embedding(dim = d)\n    head()\n}\n";
-
-fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tinyarch"));
-    c.args(args).current_dir(dir).env_remove("TINYARCH_DATA").env("TINYARCH_CACHE", dir.join("cache"));
-    c
-}
-
-fn tinyarch(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = command(dir, args).output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let (code, stdout, stderr) = tinyarch(dir, args);
-    assert_eq!(code, Some(0), "tinyarch {args:?} failed:\n{stderr}");
-    stdout
-}
 
 /// A scratch folder with `tiny.model` and a corpus `notes` (characters) in `d`.
 fn setup(name: &str) -> TempDir {

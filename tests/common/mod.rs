@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// The corpora: `$TINYARCH_DATA`, else `../shared/corpora` beside the checkout (CI's layout).
 pub fn data_dir() -> PathBuf {
@@ -46,4 +47,29 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
     }
+}
+
+/// The `tinyarch` binary, to run in `dir` with a private cache and without `$TINYARCH_DATA`,
+/// so that nothing reaches the user's folders.
+pub fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tinyarch"));
+    c.args(args).current_dir(dir).env_remove("TINYARCH_DATA").env("TINYARCH_CACHE", dir.join("cache"));
+    c
+}
+
+/// Runs [`command`]: exit code, stdout, stderr.
+pub fn tinyarch(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = command(dir, args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Like [`tinyarch`], but the command must succeed; returns stdout.
+pub fn ok(dir: &Path, args: &[&str]) -> String {
+    let (code, stdout, stderr) = tinyarch(dir, args);
+    assert_eq!(code, Some(0), "tinyarch {args:?} failed:\n{stderr}");
+    stdout
 }

@@ -172,10 +172,11 @@ fn note(json: bool, line: &str) {
 }
 
 /// An sbatch job array over the experiment's shards. Paths are made absolute, so the job runs
-/// from any folder. Slurm sends USR1 two minutes before the time limit: the task stops tinyarch
-/// (which finishes its step, saves and exits 143) and requeues itself. A requeue or preemption
-/// by Slurm sends TERM: tinyarch saves likewise, and Slurm puts the task back. Either way the
-/// shard, started again, keeps its finished cells and goes on.
+/// from any folder. Slurm sends USR1 to the job's shell two minutes before the time limit: it
+/// stops tinyarch (which finishes its step, saves and exits 143) and requeues the task. A
+/// requeue or preemption by Slurm sends TERM to every process of the job: tinyarch saves
+/// likewise, and Slurm puts the task back. Either way the shard, started again, keeps its
+/// finished cells and goes on.
 fn slurm_script(args: &SweepArgs, out: &std::path::Path, tasks: u64) -> std::io::Result<String> {
     let absolute = |p: &std::path::Path| std::path::absolute(p);
     let quote = |p: &std::path::Path| format!("'{}'", p.display().to_string().replace('\'', r"'\''"));
@@ -190,6 +191,8 @@ fn slurm_script(args: &SweepArgs, out: &std::path::Path, tasks: u64) -> std::io:
         "#SBATCH --requeue".to_string(),
         "#SBATCH --signal=B:USR1@120".to_string(),
         format!("#SBATCH --output={}/slurm/%A_%a.out", out.display()),
+        // A requeued task writes after its earlier attempts, instead of over them.
+        "#SBATCH --open-mode=append".to_string(),
         format!("#SBATCH --chdir={}", std::env::current_dir()?.display()),
     ];
     if let Some(time) = &args.slurm_time {
@@ -216,10 +219,12 @@ fn slurm_script(args: &SweepArgs, out: &std::path::Path, tasks: u64) -> std::io:
 
 export RAYON_NUM_THREADS=$SLURM_CPUS_PER_TASK
 self_requeue=0
-# Before the time limit: stop tinyarch (it saves and exits 143), then requeue this task.
+# Before the time limit (USR1 reaches this shell only): stop tinyarch, which saves and exits
+# 143, then requeue this task.
 trap 'self_requeue=1; kill -TERM "$pid" 2>/dev/null' USR1
-# A requeue, preemption or scancel: stop tinyarch the same way; Slurm decides what follows.
-trap 'kill -TERM "$pid" 2>/dev/null' TERM
+# A requeue, preemption or scancel: Slurm sends TERM to tinyarch too, so passing it on would be
+# a second signal (which exits at once); just keep waiting while tinyarch saves.
+trap ':' TERM
 
 {command} &
 pid=$!
