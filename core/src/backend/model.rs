@@ -13,11 +13,11 @@ use crate::backend::forward::{RopeCache, select_last};
 use crate::backend::layers::View;
 use crate::backend::optim::OptimError;
 use crate::backend::{
-    Act, Adam, Cx, Flow, Forwards, Fusion, Kernels, Mode, On, ParamStore, Select, Tensor1, Tensor2, Tokens,
+    Act, Adam, Cx, Flow, Forwards, Fusion, Kernels, Mode, On, ParamStore, Select, Tensor1, Tensor2, Tokens, ops,
 };
 use crate::data::{Batch, Objective};
 use crate::ir::{Checked, Op, TrainingFlops};
-use crate::train::{OptimizerConfig, Trainable, Weights};
+use crate::train::{OptimizerConfig, OptimizerState, Trainable, Weights};
 
 /// A model's parameters on a device, with the graph that uses them.
 pub struct Model<E: Dtype, D: Kernels<E>> {
@@ -256,7 +256,8 @@ pub struct Trainer<D: Kernels<f32>> {
     adam: Adam<f32, D>,
     fusion: Fusion,
     device: String,
-    steps: u64,
+    /// Draws from the device's random stream so far (see `ops::draws`).
+    random_draws: u64,
 }
 
 impl<D: Kernels<f32>> Trainer<D> {
@@ -266,7 +267,7 @@ impl<D: Kernels<f32>> Trainer<D> {
             adam: Adam::new(config.optimizer),
             fusion: config.fusion,
             device,
-            steps: 0,
+            random_draws: 0,
         })
     }
 
@@ -284,19 +285,10 @@ where
     }
 
     fn train_step(&mut self, batch: &Batch, lr: f64) -> f32 {
-        self.steps += 1;
-        let mode = self.mode(true);
-        let loss = self.model.loss::<OwnedTape<f32, D>>(&batch.ids, &batch.targets, batch.batch, batch.objective, mode);
-        let value = loss.as_vec()[0];
-        if !value.is_finite() {
-            return value; // the runner stops; no update from a broken gradient
-        }
-        let mut grads = loss.backward();
-        match self.adam.step(&mut self.model.params, &mut grads, lr) {
-            Ok(()) => value,
-            // Reported as a non-finite loss: the runner records the run as failed.
-            Err(OptimError::ClipUnsupported | OptimError::Device(_)) => f32::NAN,
-        }
+        let drawn = ops::draws::draws();
+        let value = self.step(batch, lr);
+        self.random_draws += ops::draws::draws() - drawn;
+        value
     }
 
     fn eval_batch(&mut self, batch: &Batch) -> (f64, usize) {
@@ -336,5 +328,44 @@ where
 
     fn device_name(&self) -> String {
         self.device.clone()
+    }
+
+    fn optimizer_state(&self) -> Option<OptimizerState> {
+        Some(OptimizerState {
+            step: self.adam.steps(),
+            moments: self.adam.moments(&self.model.params),
+            random_draws: self.random_draws,
+        })
+    }
+
+    fn load_optimizer_state(&mut self, state: &OptimizerState) -> Result<(), String> {
+        if self.random_draws != 0 || self.adam.steps() != 0 {
+            return Err("the model has trained already: build a fresh one to resume into".into());
+        }
+        self.adam.set_moments(&self.model.params, state.step, &state.moments)?;
+        ops::draws::skip(self.model.params.device(), state.random_draws);
+        self.random_draws = state.random_draws;
+        Ok(())
+    }
+}
+
+impl<D: Kernels<f32>> Trainer<D>
+where
+    On: Select<f32, D, OwnedTape<f32, D>> + Select<f32, D, NoneTape>,
+{
+    /// One optimizer step (see [`Trainable::train_step`]).
+    fn step(&mut self, batch: &Batch, lr: f64) -> f32 {
+        let mode = self.mode(true);
+        let loss = self.model.loss::<OwnedTape<f32, D>>(&batch.ids, &batch.targets, batch.batch, batch.objective, mode);
+        let value = loss.as_vec()[0];
+        if !value.is_finite() {
+            return value; // the runner stops; no update from a broken gradient
+        }
+        let mut grads = loss.backward();
+        match self.adam.step(&mut self.model.params, &mut grads, lr) {
+            Ok(()) => value,
+            // Reported as a non-finite loss: the runner records the run as failed.
+            Err(OptimError::ClipUnsupported | OptimError::Device(_)) => f32::NAN,
+        }
     }
 }

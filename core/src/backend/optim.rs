@@ -28,6 +28,49 @@ impl<E: Dtype, D: Kernels<E>> Adam<E, D> {
         self.step
     }
 
+    /// Each parameter's moments, `(name, m, v)`; zeros before the first step.
+    pub fn moments(&self, params: &ParamStore<E, D>) -> Vec<(String, Vec<E>, Vec<E>)> {
+        params
+            .iter()
+            .map(|(name, p)| {
+                let read = |g: &Gradients<E, D>| {
+                    if self.step == 0 {
+                        vec![E::default(); p.value.shape().num_elements()]
+                    } else {
+                        g.get(&p.value).as_vec()
+                    }
+                };
+                (name.to_string(), read(&self.m), read(&self.v))
+            })
+            .collect()
+    }
+
+    /// Sets the step count and every parameter's moments. `Err` where the device cannot take
+    /// host values into its buffers, or on a name or length that does not match.
+    pub fn set_moments(
+        &mut self,
+        params: &ParamStore<E, D>,
+        step: i32,
+        moments: &[(String, Vec<E>, Vec<E>)],
+    ) -> Result<(), String> {
+        if moments.len() != params.iter().count() {
+            return Err(format!("{} moments for {} parameters", moments.len(), params.iter().count()));
+        }
+        for ((name, p), (saved, m, v)) in params.iter().zip(moments) {
+            if name != saved || m.len() != p.value.shape().num_elements() || v.len() != m.len() {
+                return Err(format!("the moments of `{saved}` do not fit the parameter `{name}`"));
+            }
+            for (state, values) in [(&mut self.m, m), (&mut self.v, v)] {
+                let buffer = state.get_or_alloc_mut(&p.value).map_err(|e| format!("{e:?}"))?;
+                if !D::write_buffer(buffer, values) {
+                    return Err("this device cannot resume an optimizer".into());
+                }
+            }
+        }
+        self.step = step;
+        Ok(())
+    }
+
     /// One update of every parameter from `grads` at learning rate `lr` (a schedule's value).
     /// A parameter without a gradient gets a zero one (PyTorch would skip it; it only matters
     /// with weight decay).

@@ -104,7 +104,8 @@ pub fn sweep(
             summary.cells.push((p.cell, CellOutcome::Finished(*record)));
             continue;
         }
-        if p.dir.exists() {
+        // An interrupted cell with a checkpoint goes on from it; anything else starts clean.
+        if p.dir.exists() && !p.dir.join(train::RESUME_FILE).is_file() {
             std::fs::remove_dir_all(&p.dir).map_err(|e| train::TrainError::io("clear", &p.dir, e))?;
         }
         trained += 1;

@@ -32,27 +32,14 @@ pub struct Checkpoint {
     pub weights: Weights,
 }
 
-const FORMAT_KEY: &str = "format";
-const FORMAT: &str = "tinyarch";
+pub(crate) const FORMAT_KEY: &str = "format";
+pub(crate) const FORMAT: &str = "tinyarch";
+
+/// f32 tensors as `(name, shape, values)`.
+pub(crate) type NamedTensors = Vec<(String, Vec<usize>, Vec<f32>)>;
 
 /// Writes `weights` and `meta` to `path`, atomically.
 pub fn save(path: &Path, weights: &Weights, meta: &CheckpointMeta) -> Result<(), TrainError> {
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = weights
-        .tensors
-        .iter()
-        .map(|(name, shape, values)| {
-            (name.clone(), shape.clone(), values.iter().flat_map(|v| v.to_le_bytes()).collect())
-        })
-        .collect();
-    let mut views = Vec::with_capacity(bytes.len());
-    for (name, shape, data) in &bytes {
-        let view = TensorView::new(Dtype::F32, shape.clone(), data).map_err(|e| TrainError::Checkpoint {
-            path: path.to_path_buf(),
-            message: format!("tensor `{name}` of shape {shape:?} holds {} values: {e}", data.len() / 4),
-            help: "the model's weights are inconsistent; this is a backend bug".into(),
-        })?;
-        views.push((name.as_str(), view));
-    }
     let info = HashMap::from([
         (FORMAT_KEY.to_string(), FORMAT.to_string()),
         ("model".to_string(), meta.model.clone()),
@@ -61,6 +48,29 @@ pub fn save(path: &Path, weights: &Weights, meta: &CheckpointMeta) -> Result<(),
         ("tokenizer".to_string(), meta.tokenizer.clone()),
         ("vocab".to_string(), meta.vocab.to_string()),
     ]);
+    save_tensors(path, &weights.tensors, info)
+}
+
+/// Writes f32 tensors `(name, shape, values)` and string metadata to a safetensors file,
+/// atomically, with a canonical header (the same contents give the same bytes).
+pub(crate) fn save_tensors(
+    path: &Path,
+    tensors: &[(String, Vec<usize>, Vec<f32>)],
+    info: HashMap<String, String>,
+) -> Result<(), TrainError> {
+    let bytes: Vec<(&String, &Vec<usize>, Vec<u8>)> = tensors
+        .iter()
+        .map(|(name, shape, values)| (name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .collect();
+    let mut views = Vec::with_capacity(bytes.len());
+    for (name, shape, data) in &bytes {
+        let view = TensorView::new(Dtype::F32, shape.to_vec(), data).map_err(|e| TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            message: format!("tensor `{name}` of shape {shape:?} holds {} values: {e}", data.len() / 4),
+            help: "the model's weights are inconsistent; this is a backend bug".into(),
+        })?;
+        views.push((name.as_str(), view));
+    }
     let file = safetensors::serialize(views, Some(info)).map_err(|e| TrainError::Checkpoint {
         path: path.to_path_buf(),
         message: format!("cannot serialize: {e}"),
@@ -93,17 +103,9 @@ fn canonical_header(file: &[u8]) -> Option<Vec<u8>> {
 
 /// Reads a checkpoint written by [`save`].
 pub fn load(path: &Path) -> Result<Checkpoint, TrainError> {
-    let bytes = std::fs::read(path).map_err(|e| TrainError::io("read", path, e))?;
-    let bad = |message: String| TrainError::Checkpoint {
-        path: path.to_path_buf(),
-        message,
-        help: "point at the `model.safetensors` that `tinyarch run` wrote into a run folder".into(),
-    };
-    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("not a safetensors file: {e}")))?;
-    let info = header.metadata().clone().unwrap_or_default();
-    if info.get(FORMAT_KEY).map(String::as_str) != Some(FORMAT) {
-        return Err(bad("has no tinyarch metadata".into()));
-    }
+    let help = "point at the `model.safetensors` that `tinyarch run` wrote into a run folder";
+    let (info, tensors) = load_tensors(path, help)?;
+    let bad = |message: String| TrainError::Checkpoint { path: path.to_path_buf(), message, help: help.into() };
     let field = |key: &str| info.get(key).cloned().ok_or_else(|| bad(format!("its metadata has no `{key}`")));
     let vocab = field("vocab")?;
     let meta = CheckpointMeta {
@@ -113,6 +115,23 @@ pub fn load(path: &Path) -> Result<Checkpoint, TrainError> {
         tokenizer: field("tokenizer")?,
         vocab: vocab.parse().map_err(|_| bad(format!("its vocabulary size `{vocab}` is not a number")))?,
     };
+    Ok(Checkpoint { meta, weights: Weights { tensors } })
+}
+
+/// Reads a file written by [`save_tensors`]: its metadata and its tensors, sorted by name.
+/// Tensors that are not finite numbers are refused: training never saves them, so the file is
+/// damaged.
+pub(crate) fn load_tensors(
+    path: &Path,
+    help: &str,
+) -> Result<(HashMap<String, String>, NamedTensors), TrainError> {
+    let bytes = std::fs::read(path).map_err(|e| TrainError::io("read", path, e))?;
+    let bad = |message: String| TrainError::Checkpoint { path: path.to_path_buf(), message, help: help.into() };
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("not a safetensors file: {e}")))?;
+    let info = header.metadata().clone().unwrap_or_default();
+    if info.get(FORMAT_KEY).map(String::as_str) != Some(FORMAT) {
+        return Err(bad("has no tinyarch metadata".into()));
+    }
     let file = SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("not a safetensors file: {e}")))?;
     let mut tensors = Vec::new();
     let mut named = file.tensors();
@@ -123,13 +142,12 @@ pub fn load(path: &Path) -> Result<Checkpoint, TrainError> {
         }
         let values: Vec<f32> =
             view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-        // Training never saves such weights (a diverged run keeps none): the file is damaged.
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
             return Err(bad(format!("tensor `{name}` holds {} at index {i}", values[i])));
         }
         tensors.push((name, view.shape().to_vec(), values));
     }
-    Ok(Checkpoint { meta, weights: Weights { tensors } })
+    Ok((info, tensors))
 }
 
 impl Checkpoint {

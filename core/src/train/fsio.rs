@@ -47,6 +47,18 @@ pub fn append_line_atomic(path: &Path, line: &str) -> Result<(), TrainError> {
     write_atomic(path, text.as_bytes())
 }
 
+/// Removes the temporary files of writes that a killed process never finished (`.NAME.tmpPID`):
+/// the files they were to replace are whole, and nothing else writes into a locked run folder.
+pub fn remove_leftovers(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.contains(".tmp") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Creates `dir` and its parents.
 pub fn create_dir(dir: &Path) -> Result<(), TrainError> {
     fs::create_dir_all(dir).map_err(|e| TrainError::io("create", dir, e))

@@ -33,6 +33,17 @@ impl Default for OptimizerConfig {
     }
 }
 
+/// What a model must save, besides its weights, for training to go on exactly where it stopped.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OptimizerState {
+    /// Adam's step count.
+    pub step: i32,
+    /// `(parameter name, first moment, second moment)` in the model's parameter order.
+    pub moments: Vec<(String, Vec<f32>, Vec<f32>)>,
+    /// Draws taken from the device's random stream (dropout masks) so far.
+    pub random_draws: u64,
+}
+
 /// A loss that is not a finite number: training must stop.
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error("the loss is {loss} at step {step}")]
@@ -65,4 +76,16 @@ pub trait Trainable {
 
     /// `cpu` or `cuda:0`.
     fn device_name(&self) -> String;
+
+    /// The optimizer's moments and the random stream's position, for a checkpoint; `None` where
+    /// the model cannot resume (then runs are not checkpointed).
+    fn optimizer_state(&self) -> Option<OptimizerState> {
+        None
+    }
+
+    /// Puts back a state from [`Trainable::optimizer_state`], on a freshly built model whose
+    /// weights were loaded, so that the next step is the one that would have followed.
+    fn load_optimizer_state(&mut self, _state: &OptimizerState) -> Result<(), String> {
+        Err("this model cannot resume".into())
+    }
 }

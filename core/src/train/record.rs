@@ -181,6 +181,15 @@ impl CurveLog {
         Ok(CurveLog { file: Some(std::io::BufWriter::new(file)), written: 0 })
     }
 
+    /// Rewrites `curve.jsonl` in `dir` as `curve` (a resumed run's points so far), then appends.
+    pub fn resume(dir: &Path, curve: &[CurvePoint]) -> Result<CurveLog, TrainError> {
+        write_curve(dir, curve)?;
+        let path = dir.join(CURVE_FILE);
+        let file =
+            std::fs::OpenOptions::new().append(true).open(&path).map_err(|e| TrainError::io("open", &path, e))?;
+        Ok(CurveLog { file: Some(std::io::BufWriter::new(file)), written: curve.len() })
+    }
+
     /// Appends `curve[written..]`.
     pub fn append(&mut self, curve: &[CurvePoint]) {
         use std::io::Write as _;
@@ -192,6 +201,29 @@ impl CurveLog {
         }
         self.written = curve.len();
         let _ = file.flush();
+    }
+}
+
+/// Removes the records of interrupted attempts from the folder's `results.jsonl` (a resumed run
+/// goes on to write the one record of the whole run).
+pub fn drop_unfinished_records(dir: &Path) -> Result<(), TrainError> {
+    let path = dir.join(RESULTS_FILE);
+    if !path.is_file() {
+        return Ok(());
+    }
+    let kept: Vec<RunRecord> =
+        RunRecord::read_all(&path)?.into_iter().filter(|r| r.status != Status::Interrupted).collect();
+    let mut text = String::new();
+    for r in &kept {
+        let line = serde_json::to_string(r)
+            .map_err(|e| TrainError::Encode { what: "the result record", message: e.to_string() })?;
+        text.push_str(&line);
+        text.push('\n');
+    }
+    if kept.is_empty() {
+        std::fs::remove_file(&path).map_err(|e| TrainError::io("remove", &path, e))
+    } else {
+        fsio::write_atomic(&path, text.as_bytes())
     }
 }
 

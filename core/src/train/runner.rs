@@ -24,6 +24,7 @@ use super::interrupt;
 use super::model::{NotFinite, Trainable, Weights};
 use super::progress::{EvalEvent, Observer, StartEvent, StepEvent};
 use super::record::{self, CurvePoint, RunRecord, Status};
+use super::resume;
 use super::schedule::Schedule;
 use super::stop::{Length, StopRule};
 use crate::data::{DataError, Dataset, Sampler, Split};
@@ -109,6 +110,7 @@ pub fn run(
 
     // The folder can rebuild the run before a single step is taken.
     fsio::create_dir(out)?;
+    fsio::remove_leftovers(out);
     source.write(out)?;
     fsio::write_atomic(&out.join(record::CONFIG_FILE), config.to_ron()?.as_bytes())?;
 
@@ -124,13 +126,37 @@ pub fn run(
         step_cost: u128::from(per_sample.get(config.convention)) * shape.rows(0) as u128,
     });
 
+    let resume_path = out.join(resume::RESUME_FILE);
+    let source_sha256 = source.sha256();
+    let config_sha256 = crate::data::sha256_hex(config.to_ron()?.as_bytes());
+    // A checkpoint of this very run (model text and settings) is where training goes on.
+    let resumed = match model.optimizer_state() {
+        Some(_) if resume_path.is_file() => {
+            let r = resume::load(&resume_path, &model.weights())?;
+            (r.progress.source_sha256 == source_sha256 && r.progress.config_sha256 == config_sha256).then_some(r)
+        }
+        _ => None,
+    };
     let mut t = Training {
         diverged_above: DIVERGENCE_FACTOR * (data.vocab_size().max(2) as f64).ln(),
-        log: record::CurveLog::create(out)?,
+        checkpoints: model.optimizer_state().is_some().then(|| Checkpoints {
+            path: resume_path.clone(),
+            source_sha256: source_sha256.clone(),
+            config_sha256,
+            last: Instant::now(),
+        }),
         ..Training::default()
     };
+    match resumed {
+        Some(r) => {
+            t.resume(model, r, out)?;
+            record::drop_unfinished_records(out)?;
+        }
+        None => t.log = record::CurveLog::create(out)?,
+    }
     let ending = t.train(model, &samplers, config, length, started, observer);
     let (status, message, stopped_by) = match ending {
+        Ending::Failed(e) => return Err(e),
         Ending::Completed(rule) => (Status::Completed, None, Some(rule)),
         Ending::Diverged(m) => (Status::Diverged, Some(m), None),
         Ending::Interrupted => (Status::Interrupted, Some(format!("stopped by {}", interrupt::cause())), None),
@@ -200,6 +226,10 @@ pub fn run(
             record: serde_json::to_string(&record).unwrap_or_default(),
             source: Box::new(e),
         });
+    }
+    // A finished run needs no checkpoint; an interrupted one keeps it to go on from.
+    if status != Status::Interrupted {
+        let _ = std::fs::remove_file(&resume_path);
     }
     observer.end(&record);
     Ok(record)
@@ -273,6 +303,8 @@ impl<'a> Samplers<'a> {
 enum Ending {
     /// Stopped by this rule, as planned.
     Completed(StopRule),
+    /// A checkpoint could not be written (a full disk): the run stops with that error.
+    Failed(TrainError),
     Diverged(String),
     Interrupted,
 }
@@ -306,6 +338,19 @@ struct Training {
     diverged_above: f64,
     /// `curve.jsonl` while training.
     log: record::CurveLog,
+    /// The sampler's place: the epoch, and the batches of it already trained on.
+    epoch: u64,
+    batch_in_epoch: u64,
+    /// Where and for what the checkpoints go; `None`: the model cannot resume.
+    checkpoints: Option<Checkpoints>,
+}
+
+/// Checkpoints of one run: the file, what it belongs to, when the last was written.
+struct Checkpoints {
+    path: std::path::PathBuf,
+    source_sha256: String,
+    config_sha256: String,
+    last: Instant,
 }
 
 impl Training {
@@ -321,15 +366,28 @@ impl Training {
         let per_sample = u128::from(model.flops_per_sample(config.objective).get(config.convention));
         let spent = |samples: u64| u128::from(samples) * per_sample;
         let time_limit = config.stop.time_limit();
-        for epoch in 0.. {
-            for batch in samplers.train.epoch(epoch) {
+        let due = |steps: u64| steps.is_multiple_of(config.eval_interval) || Some(steps) == length.steps;
+        // A run stopped during a validation takes it before going on, as it would have.
+        if self.steps > 0 && due(self.steps) && self.last_valid.is_none_or(|(step, _)| step != self.steps) {
+            if let Err(ending) = self.validate(model, samplers, config, observer) {
+                return ending;
+            }
+            self.log.append(&self.curve);
+        }
+        let first = self.epoch;
+        for epoch in first.. {
+            let done = if epoch == first { self.batch_in_epoch as usize } else { 0 };
+            for (i, batch) in samplers.train.epoch(epoch).enumerate().skip(done) {
                 if let (Some(steps), Some(rule)) = (length.steps, length.rule)
                     && self.steps == steps
                 {
                     return Ending::Completed(rule);
                 }
                 if interrupt::requested() {
-                    return Ending::Interrupted;
+                    return match self.checkpoint(model) {
+                        Ok(()) => Ending::Interrupted,
+                        Err(e) => Ending::Failed(e),
+                    };
                 }
                 if self.steps > 0 && time_limit.is_some_and(|limit| started.elapsed() >= limit) {
                     // The weights the run ends with are validated like any others.
@@ -347,6 +405,7 @@ impl Training {
                 self.train_time += t0.elapsed();
                 self.steps += 1;
                 self.samples += batch.batch as u64;
+                (self.epoch, self.batch_in_epoch) = (epoch, i as u64 + 1);
                 let finite = loss.is_finite();
                 self.curve.push(CurvePoint {
                     step: self.steps,
@@ -368,10 +427,16 @@ impl Training {
                     tokens_per_second: per_second(self.samples * config.context as u64, self.train_time),
                     elapsed: started.elapsed(),
                 });
-                let due = self.steps.is_multiple_of(config.eval_interval) || Some(self.steps) == length.steps;
+                let due = due(self.steps);
                 if due && !interrupt::requested() {
                     match self.validate(model, samplers, config, observer) {
                         Ok(()) => {}
+                        Err(Ending::Interrupted) => {
+                            return match self.checkpoint(model) {
+                                Ok(()) => Ending::Interrupted,
+                                Err(e) => Ending::Failed(e),
+                            };
+                        }
                         Err(ending) => return ending,
                     }
                 }
@@ -379,10 +444,63 @@ impl Training {
                 if due || self.steps.is_multiple_of(CURVE_FLUSH_STEPS) {
                     self.log.append(&self.curve);
                 }
+                let interval = self.checkpoints.as_ref().is_some_and(|c| c.last.elapsed() >= resume::INTERVAL);
+                if (due || interval)
+                    && let Err(e) = self.checkpoint(model)
+                {
+                    return Ending::Failed(e);
+                }
             }
         }
         // `0..` does not end; every path returns from inside the loop.
         Ending::Interrupted
+    }
+
+    /// Writes the checkpoint (and the curve up to it), if the model can resume.
+    fn checkpoint(&mut self, model: &dyn Trainable) -> Result<(), TrainError> {
+        let Some(c) = &mut self.checkpoints else { return Ok(()) };
+        let Some(optimizer) = model.optimizer_state() else { return Ok(()) };
+        self.log.append(&self.curve);
+        let progress = resume::Progress {
+            source_sha256: c.source_sha256.clone(),
+            config_sha256: c.config_sha256.clone(),
+            steps: self.steps,
+            samples: self.samples,
+            epoch: self.epoch,
+            batch_in_epoch: self.batch_in_epoch,
+            train_seconds: self.train_time.as_secs_f64(),
+            adam_step: optimizer.step,
+            random_draws: optimizer.random_draws,
+            best: self.best.as_ref().map(|b| (b.step, b.nll)),
+            last_valid: self.last_valid,
+        };
+        let best = self.best.as_ref().and_then(|b| b.weights.as_ref());
+        resume::save(&c.path, &progress, &model.weights(), &optimizer, best)?;
+        c.last = Instant::now();
+        Ok(())
+    }
+
+    /// Puts a run back where its checkpoint left it: model state, counters, best validation,
+    /// curve and the sampler's place.
+    fn resume(&mut self, model: &mut dyn Trainable, r: resume::Resume, out: &Path) -> Result<(), TrainError> {
+        model.load_weights(&r.weights).map_err(TrainError::LoadWeights)?;
+        model.load_optimizer_state(&r.optimizer).map_err(TrainError::LoadWeights)?;
+        let p = r.progress;
+        (self.steps, self.samples, self.epoch, self.batch_in_epoch) = (p.steps, p.samples, p.epoch, p.batch_in_epoch);
+        self.train_time = Duration::from_secs_f64(p.train_seconds);
+        self.last_valid = p.last_valid;
+        self.best = p.best.map(|(step, nll)| Best { step, nll, weights: r.best_weights });
+        let mut curve: Vec<CurvePoint> = record::read_jsonl(&out.join(record::CURVE_FILE), "a loss-curve point")?;
+        curve.truncate(p.steps as usize);
+        if curve.len() as u64 != p.steps {
+            return Err(TrainError::config(
+                format!("`curve.jsonl` holds {} steps but the checkpoint is at step {}", curve.len(), p.steps),
+                "delete `resume.safetensors` to train the run again from its start",
+            ));
+        }
+        self.log = record::CurveLog::resume(out, &curve)?;
+        self.curve = curve;
+        Ok(())
     }
 
     /// Evaluates validation after the current step and keeps the weights if they are the best.

@@ -84,7 +84,8 @@ pub struct RunArgs {
     /// to stderr.
     #[arg(long)]
     json: bool,
-    /// Train a run again although its folder holds it finished.
+    /// Train a run again from its start although its folder holds it finished, or a checkpoint
+    /// to go on from.
     #[arg(long)]
     restart: bool,
 }
@@ -264,7 +265,13 @@ fn run_one(
             return Ok(*record);
         }
         api::Previous::Nothing => {}
-        // What an unfinished run left is not a start to build on: begin again in a clean folder.
+        // Stopped with a checkpoint: training goes on from it, to the same end.
+        api::Previous::Unfinished if !args.restart && dir.join(train::RESUME_FILE).is_file() => {
+            if !output::quiet() {
+                eprintln!("{}: going on from the checkpoint in `{}`", checked.graph.name, dir.display());
+            }
+        }
+        // What a run left without a checkpoint is not a start to build on: begin again cleanly.
         api::Previous::Finished(_) | api::Previous::Unfinished => {
             std::fs::remove_dir_all(&dir).map_err(|e| {
                 Some(Box::new(format!("cannot clear `{}`: {e}", dir.display())) as Box<dyn std::fmt::Display>)

@@ -38,6 +38,12 @@ pub trait Kernels<E: Dtype>: Device<E> {
         false
     }
 
+    /// Overwrites a buffer with host values of the same length (an optimizer's saved moments).
+    /// Returns `false` where the device cannot, so the caller can refuse to resume there.
+    fn write_buffer(_buffer: &mut <Self as Storage<E>>::Vec, _values: &[E]) -> bool {
+        false
+    }
+
     /// Causal multi-head attention without projections: returns `[B*Tq, C]`, heads side by side.
     fn attention_core<T: Tape<E, Self>>(
         q_src: Tensor2<E, Self, T>,          // [B*Tq, Wq]
@@ -57,7 +63,7 @@ pub trait Kernels<E: Dtype>: Device<E> {
         dropout: f64,
     ) -> Tensor4<E, Self, T> {
         let probs = ops::masked_softmax(scores, scale, false);
-        if dropout > 0.0 { probs.dropout(dropout) } else { probs }
+        ops::draws::counted_dropout(probs, dropout)
     }
 
     /// `nn.LayerNorm` over the last axis.
@@ -108,12 +114,12 @@ pub trait Kernels<E: Dtype>: Device<E> {
         dropout: f64,
     ) -> Tensor2<E, Self, T> {
         let y = ops::activation(ops::add_bias(x, bias), act);
-        if dropout > 0.0 { y.dropout(dropout) } else { y }
+        ops::draws::counted_dropout(y, dropout)
     }
 
     /// Inverted dropout.
     fn dropout<S: Shape, T: Tape<E, Self>>(x: Tensor<S, E, Self, T>, p: f64) -> Tensor<S, E, Self, T> {
-        if p > 0.0 { x.dropout(p) } else { x }
+        ops::draws::counted_dropout(x, p)
     }
 
     /// Mean cross-entropy with integer targets.

@@ -114,7 +114,7 @@ pub fn attention_core_composite<E: Dtype, D: Kernels<E>, T: Tape<E, D>>(
         D::softmax_causal(scores, scale, p)
     } else {
         let probs = masked_softmax(scores, scale, false);
-        if p > 0.0 { probs.dropout(p) } else { probs }
+        super::draws::counted_dropout(probs, p)
     }; // [B, H, Tq, Tk]
     super::count::record_matmul(b * h, tq, tk, dh);
     let y = probs.matmul(v); // [B, H, Tq, Dh]

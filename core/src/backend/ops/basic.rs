@@ -121,7 +121,7 @@ pub fn dense_composite<E: Dtype, D: Device<E>, T: Tape<E, D>>(
         add_bias(matmul_t(x, ws), bs) // [N, R]
     };
     let y = activation(y, act);
-    if p > 0.0 { y.dropout(p) } else { y }
+    super::draws::counted_dropout(y, p)
 }
 
 pub fn activation<S: Shape, E: Dtype, D: Device<E>, T: Tape<E, D>>(
@@ -169,7 +169,7 @@ pub fn dropout<S: Shape, E: Dtype, D: Kernels<E>, T: Tape<E, D>>(
     match (p > 0.0, mode.fused_ops()) {
         (false, _) => x,
         (true, true) => D::dropout(x, p),
-        (true, false) => x.dropout(p),
+        (true, false) => super::draws::counted_dropout(x, p),
     }
 }
 

@@ -13,6 +13,7 @@
 mod attention;
 mod basic;
 pub mod count;
+pub mod draws;
 mod loss;
 mod rope;
 

@@ -45,7 +45,8 @@ pub fn attention_core<E: Real, T: Tape<E, Cpu>>(
     let geo = Geometry { h, dh, tq, tk, wq, wkv, l };
     let scale = E::from_f64(1.0 / (dh as f64).sqrt()).unwrap();
     let dev = q_src.device().clone();
-    let mask = if dropout > 0.0 { DropMask::new(dropout, dev.random_u64()) } else { None };
+    let mask =
+        if dropout > 0.0 { DropMask::new(dropout, crate::backend::ops::draws::dropout_seed(&dev)) } else { None };
     // One copy when q, k and v come from one tensor (the full-attention qkv).
     let qs = to_host(&q_src);
     let kvs_own = kv_src.as_ref().map(to_host);

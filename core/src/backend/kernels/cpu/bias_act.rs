@@ -18,7 +18,8 @@ pub fn bias_act<E: Real, T: Tape<E, Cpu> + Merge<R>, R: Tape<E, Cpu>>(
     act: Activation,
     dropout: f64,
 ) -> Tensor2<E, Cpu, T> {
-    let mask = if dropout > 0.0 { DropMask::new(dropout, x.device().random_u64()) } else { None };
+    let mask =
+        if dropout > 0.0 { DropMask::new(dropout, crate::backend::ops::draws::dropout_seed(x.device())) } else { None };
     let (x, tape) = x.contiguous().split_tape();
     // A taped bias (a slice of a parameter) brings its own ops; they join this op's tape.
     let (bias, bias_tape) = bias.split_tape();

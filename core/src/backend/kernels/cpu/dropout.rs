@@ -9,7 +9,7 @@ use super::{Real, to_host, with_grad_out};
 const CHUNK: usize = 1 << 14;
 
 pub fn dropout<S: Shape, E: Real, T: Tape<E, Cpu>>(x: Tensor<S, E, Cpu, T>, p: f64) -> Tensor<S, E, Cpu, T> {
-    let Some(mask) = DropMask::new(p, x.device().random_u64()) else { return x };
+    let Some(mask) = DropMask::new(p, crate::backend::ops::draws::dropout_seed(x.device())) else { return x };
     let (x, mut tape) = x.contiguous().split_tape();
     let shape = *x.shape();
     let mut y = to_host(&x);

@@ -25,7 +25,8 @@ pub fn linear<E: Real, T: Tape<E, Cpu>>(
     act: Activation,
     dropout: f64,
 ) -> Tensor2<E, Cpu, T> {
-    let mask = if dropout > 0.0 { DropMask::new(dropout, x.device().random_u64()) } else { None };
+    let mask =
+        if dropout > 0.0 { DropMask::new(dropout, crate::backend::ops::draws::dropout_seed(x.device())) } else { None };
     let (x, mut tape) = x.contiguous().split_tape();
     let (n, k) = *x.shape();
     let (out_all, k_w) = *w.shape();

@@ -97,6 +97,10 @@ where
         true
     }
 
+    fn write_buffer(buffer: &mut <Self as Storage<E>>::Vec, values: &[E]) -> bool {
+        write_slice(buffer, values)
+    }
+
     fn attention_core<T: Tape<E, Self>>(
         q_src: Tensor2<E, Self, T>,
         kv_src: Option<Tensor2<E, Self, T>>,
@@ -170,6 +174,15 @@ where
 /// where-clause would hide it).
 fn scale_slice<E: Real>(values: &mut <Cpu as Storage<E>>::Vec, s: E) {
     values.par_iter_mut().for_each(|v| *v *= s);
+}
+
+/// Overwrites `buffer` with `values` if their lengths agree.
+fn write_slice<E: Real>(buffer: &mut <Cpu as Storage<E>>::Vec, values: &[E]) -> bool {
+    if buffer.len() != values.len() {
+        return false;
+    }
+    buffer.copy_from_slice(values);
+    true
 }
 
 /// Copies a tensor's physical data out (callers make it contiguous first).

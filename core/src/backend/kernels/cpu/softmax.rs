@@ -18,7 +18,11 @@ pub fn softmax_causal<E: Real, T: Tape<E, Cpu>>(
     scale: f64,
     dropout: f64,
 ) -> Tensor4<E, Cpu, T> {
-    let mask = if dropout > 0.0 { DropMask::new(dropout, scores.device().random_u64()) } else { None };
+    let mask = if dropout > 0.0 {
+        DropMask::new(dropout, crate::backend::ops::draws::dropout_seed(scores.device()))
+    } else {
+        None
+    };
     let (scores, mut tape) = scores.contiguous().split_tape();
     let shape = *scores.shape();
     let (_, _, tq, tk) = shape;
