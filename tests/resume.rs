@@ -169,3 +169,54 @@ fn killed_or_terminated_processes_resume_to_the_same_end() {
         assert!(left.iter().all(|n| !n.starts_with('.')), "{left:?}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_sweep_cell_goes_on_from_its_checkpoint() {
+    let scratch = TempDir::new("resume-sweep");
+    let d = &scratch.0;
+    cli_setup(d);
+    fs::write(
+        d.join("one.ron"),
+        r#"(
+    corpus: "notes",
+    models: [(file: "small.model")],
+    budgets: [3e10],
+    seeds: [1],
+    settings: (batch: 64, eval_interval: 50, max_eval_batches: 2),
+)"#,
+    )
+    .unwrap();
+    fn sweep(out: &str) -> Vec<&str> {
+        vec!["sweep", "one.ron", "--data", "d", "--out", out]
+    }
+    ok(d, &sweep("whole"));
+    let whole = only_run(&d.join("whole"));
+    let args = sweep("stopped");
+    let mut child = command(d, &args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let start = Instant::now();
+    let cell = loop {
+        let found = fs::read_dir(d.join("stopped/notes"))
+            .ok()
+            .and_then(|mut r| r.next())
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.join(train::RESUME_FILE).is_file());
+        if let Some(c) = found {
+            break c;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint appeared");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(child.wait().unwrap().code(), Some(143));
+    let again = ok(d, &args);
+    assert!(again.contains("going on from step"), "the cell was redone instead of resumed:\n{again}");
+    assert!(again.contains("1 cells trained"), "{again}");
+    assert!(files(&cell) == files(&whole), "the weights or the curve differ");
+    let (a, b) = (
+        RunRecord::read_all(&cell.join("results.jsonl")).unwrap(),
+        RunRecord::read_all(&whole.join("results.jsonl")).unwrap(),
+    );
+    assert_eq!(a.iter().map(numbers).collect::<Vec<_>>(), b.iter().map(numbers).collect::<Vec<_>>());
+}

@@ -304,6 +304,7 @@ fn plain_progress_prints_every_n_steps_and_the_last() {
         budget: Some(1_000_000),
         convention: Convention::Exact,
         step_cost: 100_000,
+        resumed_at: None,
     });
     for step in 1..=10 {
         progress.step(&StepEvent {
@@ -336,6 +337,7 @@ fn plain_progress_without_a_budget_or_a_length_counts_steps_and_time() {
         budget: None,
         convention: Convention::Exact,
         step_cost: 100_000,
+        resumed_at: None,
     });
     progress.step(&StepEvent {
         step: 5,

@@ -48,19 +48,26 @@ pub fn save(path: &Path, weights: &Weights, meta: &CheckpointMeta) -> Result<(),
         ("tokenizer".to_string(), meta.tokenizer.clone()),
         ("vocab".to_string(), meta.vocab.to_string()),
     ]);
-    save_tensors(path, &weights.tensors, info)
+    let tensors: Vec<TensorRef> =
+        weights.tensors.iter().map(|(n, s, v)| (n.as_str(), s.as_slice(), v.as_slice())).collect();
+    save_tensors(path, &tensors, info, true)
 }
 
-/// Writes f32 tensors `(name, shape, values)` and string metadata to a safetensors file,
-/// atomically, with a canonical header (the same contents give the same bytes).
+/// A tensor to write: `(name, shape, values)`, borrowed.
+pub(crate) type TensorRef<'a> = (&'a str, &'a [usize], &'a [f32]);
+
+/// Writes f32 tensors and string metadata to a safetensors file, atomically. With `canonical`,
+/// the header is sorted so that the same contents give the same bytes (weights files are
+/// compared by hash); a checkpoint skips that copy.
 pub(crate) fn save_tensors(
     path: &Path,
-    tensors: &[(String, Vec<usize>, Vec<f32>)],
+    tensors: &[TensorRef],
     info: HashMap<String, String>,
+    canonical: bool,
 ) -> Result<(), TrainError> {
-    let bytes: Vec<(&String, &Vec<usize>, Vec<u8>)> = tensors
+    let bytes: Vec<(&str, &[usize], Vec<u8>)> = tensors
         .iter()
-        .map(|(name, shape, values)| (name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .map(|&(name, shape, values)| (name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect()))
         .collect();
     let mut views = Vec::with_capacity(bytes.len());
     for (name, shape, data) in &bytes {
@@ -69,13 +76,16 @@ pub(crate) fn save_tensors(
             message: format!("tensor `{name}` of shape {shape:?} holds {} values: {e}", data.len() / 4),
             help: "the model's weights are inconsistent; this is a backend bug".into(),
         })?;
-        views.push((name.as_str(), view));
+        views.push((*name, view));
     }
     let file = safetensors::serialize(views, Some(info)).map_err(|e| TrainError::Checkpoint {
         path: path.to_path_buf(),
         message: format!("cannot serialize: {e}"),
         help: "the tensor names must be unique".into(),
     })?;
+    if !canonical {
+        return fsio::write_atomic(path, &file);
+    }
     let file = canonical_header(&file).ok_or_else(|| TrainError::Checkpoint {
         path: path.to_path_buf(),
         message: "the serialized header is not valid JSON".into(),
@@ -121,10 +131,7 @@ pub fn load(path: &Path) -> Result<Checkpoint, TrainError> {
 /// Reads a file written by [`save_tensors`]: its metadata and its tensors, sorted by name.
 /// Tensors that are not finite numbers are refused: training never saves them, so the file is
 /// damaged.
-pub(crate) fn load_tensors(
-    path: &Path,
-    help: &str,
-) -> Result<(HashMap<String, String>, NamedTensors), TrainError> {
+pub(crate) fn load_tensors(path: &Path, help: &str) -> Result<(HashMap<String, String>, NamedTensors), TrainError> {
     let bytes = std::fs::read(path).map_err(|e| TrainError::io("read", path, e))?;
     let bad = |message: String| TrainError::Checkpoint { path: path.to_path_buf(), message, help: help.into() };
     let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("not a safetensors file: {e}")))?;

@@ -37,12 +37,12 @@ pub use eval::{Average, Evaluation, evaluate};
 pub use fsio::write_atomic;
 pub use lock::{Held, RunLock, lock_path};
 pub use model::{NotFinite, OptimizerConfig, OptimizerState, Trainable, Weights};
-pub use progress::{EvalEvent, Observer, Progress, Silent, StartEvent, StepEvent};
+pub use progress::{CheckpointEvent, EvalEvent, Observer, Progress, Silent, StartEvent, StepEvent};
 pub use record::{
     CHECKPOINT_FILE, CONFIG_FILE, CURVE_FILE, CurvePoint, MODEL_FILE, RESULTS_FILE, RunRecord, Status, append_record,
     read_jsonl, write_curve,
 };
-pub use resume::{INTERVAL as CHECKPOINT_INTERVAL, RESUME_FILE};
+pub use resume::{RESUME_FILE, interval as checkpoint_interval, set_interval as set_checkpoint_interval};
 pub use runner::{ModelSource, run};
 pub use sample::{MAX_SAMPLE_TOKENS, SampleConfig, generate, generate_each};
 pub use schedule::Schedule;

@@ -24,6 +24,8 @@ pub struct StartEvent {
     pub convention: Convention,
     /// FLOPs of a full-batch step.
     pub step_cost: u128,
+    /// The step a checkpoint brought the run back to, if it goes on from one.
+    pub resumed_at: Option<u64>,
 }
 
 /// A step finished.
@@ -53,11 +55,23 @@ pub struct EvalEvent {
     pub best: bool,
 }
 
+/// A checkpoint was written.
+#[derive(Clone, Debug)]
+pub struct CheckpointEvent {
+    /// Steps done.
+    pub step: u64,
+    /// The file's size.
+    pub bytes: u64,
+    /// The time the write took.
+    pub seconds: f64,
+}
+
 /// Receives a run's events. Every method does nothing by default.
 pub trait Observer {
     fn start(&mut self, _event: &StartEvent) {}
     fn step(&mut self, _event: &StepEvent) {}
     fn eval(&mut self, _event: &EvalEvent) {}
+    fn checkpoint(&mut self, _event: &CheckpointEvent) {}
     fn end(&mut self, _record: &RunRecord) {}
 }
 
@@ -155,6 +169,10 @@ impl Observer for Progress {
         );
         self.budget = e.budget;
         self.say(&line);
+        if let Some(step) = e.resumed_at {
+            let line = format!("{}: going on from step {step}, where its checkpoint left it", e.model);
+            self.say(&line);
+        }
         let target = self.target();
         if let Mode::Bar(bar) = &mut self.mode {
             let template = match e.total_steps {
@@ -214,6 +232,20 @@ impl Observer for Progress {
         let best = if e.best { " (best)" } else { "" };
         let line = format!("{} step {}: valid nll {:.4}{best}", self.model, e.step, e.nll);
         self.say(&line);
+    }
+
+    fn checkpoint(&mut self, e: &CheckpointEvent) {
+        // In logs only: a bar has no room for it.
+        if let Mode::Lines(_) = self.mode {
+            let line = format!(
+                "{} step {}: checkpoint of {} written in {:.0} ms",
+                self.model,
+                e.step,
+                crate::units::bytes(e.bytes),
+                e.seconds * 1e3
+            );
+            self.say(&line);
+        }
     }
 
     fn end(&mut self, r: &RunRecord) {

@@ -5,26 +5,41 @@
 //! the step that would have followed, so a resumed run ends bit-identical to one that never
 //! stopped. The loss curve so far is `curve.jsonl`, written before every checkpoint.
 //!
-//! The file is written atomically (temporary file, fsync, rename), at every validation, every
-//! [`INTERVAL`] of training and when the run is stopped; it is removed once the run has its
+//! The file is written atomically (temporary file, fsync, rename) at validations (those that
+//! keep checkpoints under 2 % of the training time), every [`interval`] of training (5 minutes
+//! unless set) and when the run is stopped; it is removed once the run has its
 //! record. A checkpoint of other settings or another model text is never resumed from.
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::checkpoint::{FORMAT, FORMAT_KEY, load_tensors, save_tensors};
+use super::checkpoint::{FORMAT, FORMAT_KEY, TensorRef, load_tensors, save_tensors};
 use super::error::TrainError;
 use super::model::{OptimizerState, Weights};
 
 /// The checkpoint's file name in a run folder.
 pub const RESUME_FILE: &str = "resume.safetensors";
 
-/// Training time between checkpoints besides those at validations and stops: at most this much
-/// work is lost to a `kill -9`.
+/// Training time between checkpoints besides those at validations and stops, by default: at
+/// most this much work is lost to a `kill -9`.
 pub const INTERVAL: Duration = Duration::from_secs(300);
+
+/// The interval in force, in milliseconds (a process-wide setting: it changes no result).
+static INTERVAL_MS: AtomicU64 = AtomicU64::new(INTERVAL.as_millis() as u64);
+
+/// Sets the time between checkpoints for every run of this process (`--checkpoint-every`).
+pub fn set_interval(interval: Duration) {
+    INTERVAL_MS.store(interval.as_millis().clamp(1, u128::from(u64::MAX)) as u64, Ordering::Relaxed);
+}
+
+/// The time between checkpoints.
+pub fn interval() -> Duration {
+    Duration::from_millis(INTERVAL_MS.load(Ordering::Relaxed))
+}
 
 const STATE_KEY: &str = "resume";
 const WEIGHTS: &str = "weights/";
@@ -70,23 +85,24 @@ pub fn save(
     optimizer: &OptimizerState,
     best_weights: Option<&Weights>,
 ) -> Result<(), TrainError> {
-    let mut tensors = Vec::with_capacity(weights.tensors.len() * 4);
-    let prefixed = |prefix: &str, (name, shape, values): &(String, Vec<usize>, Vec<f32>)| {
-        (format!("{prefix}{name}"), shape.clone(), values.clone())
-    };
-    tensors.extend(weights.tensors.iter().map(|t| prefixed(WEIGHTS, t)));
+    // Names first, then borrowed values: the moments and weights are not copied again.
+    let mut named: Vec<(String, &[usize], &[f32])> = Vec::with_capacity(weights.tensors.len() * 4);
+    for (name, shape, values) in &weights.tensors {
+        named.push((format!("{WEIGHTS}{name}"), shape, values));
+    }
     for ((name, shape, _), (_, m, v)) in weights.tensors.iter().zip(&optimizer.moments) {
-        tensors.push((format!("{FIRST_MOMENT}{name}"), shape.clone(), m.clone()));
-        tensors.push((format!("{SECOND_MOMENT}{name}"), shape.clone(), v.clone()));
+        named.push((format!("{FIRST_MOMENT}{name}"), shape, m));
+        named.push((format!("{SECOND_MOMENT}{name}"), shape, v));
     }
-    if let Some(best) = best_weights {
-        tensors.extend(best.tensors.iter().map(|t| prefixed(BEST, t)));
+    for (name, shape, values) in best_weights.iter().flat_map(|b| &b.tensors) {
+        named.push((format!("{BEST}{name}"), shape, values));
     }
+    let tensors: Vec<TensorRef> = named.iter().map(|(n, s, v)| (n.as_str(), *s, *v)).collect();
     let progress = Progress { adam_step: optimizer.step, random_draws: optimizer.random_draws, ..progress.clone() };
     let state = serde_json::to_string(&progress)
         .map_err(|e| TrainError::Encode { what: "the checkpoint's progress", message: e.to_string() })?;
     let info = HashMap::from([(FORMAT_KEY.to_string(), FORMAT.to_string()), (STATE_KEY.to_string(), state)]);
-    save_tensors(path, &tensors, info)
+    save_tensors(path, &tensors, info, false)
 }
 
 /// Reads a checkpoint; `layout` (the fresh model's weights) gives the parameter order.

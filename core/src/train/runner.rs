@@ -22,7 +22,7 @@ use super::eval::evaluate;
 use super::fsio;
 use super::interrupt;
 use super::model::{NotFinite, Trainable, Weights};
-use super::progress::{EvalEvent, Observer, StartEvent, StepEvent};
+use super::progress::{CheckpointEvent, EvalEvent, Observer, StartEvent, StepEvent};
 use super::record::{self, CurvePoint, RunRecord, Status};
 use super::resume;
 use super::schedule::Schedule;
@@ -114,18 +114,6 @@ pub fn run(
     source.write(out)?;
     fsio::write_atomic(&out.join(record::CONFIG_FILE), config.to_ron()?.as_bytes())?;
 
-    let params = model.weights().tensors.iter().map(|t| t.2.len() as u64).sum();
-    let device = model.device_name();
-    observer.start(&StartEvent {
-        model: source.name.clone(),
-        device: device.clone(),
-        params,
-        total_steps: length.steps,
-        budget: budget.map(|b| b.limit),
-        convention: config.convention,
-        step_cost: u128::from(per_sample.get(config.convention)) * shape.rows(0) as u128,
-    });
-
     let resume_path = out.join(resume::RESUME_FILE);
     let source_sha256 = source.sha256();
     let config_sha256 = crate::data::sha256_hex(config.to_ron()?.as_bytes());
@@ -144,16 +132,31 @@ pub fn run(
             source_sha256: source_sha256.clone(),
             config_sha256,
             last: Instant::now(),
+            spent: Duration::ZERO,
+            last_write: Duration::ZERO,
         }),
         ..Training::default()
     };
     match resumed {
         Some(r) => {
-            t.resume(model, r, out)?;
+            t.resume(model, r, out, config.select_best)?;
             record::drop_unfinished_records(out)?;
         }
         None => t.log = record::CurveLog::create(out)?,
     }
+
+    let params = model.weights().tensors.iter().map(|t| t.2.len() as u64).sum();
+    let device = model.device_name();
+    observer.start(&StartEvent {
+        model: source.name.clone(),
+        device: device.clone(),
+        params,
+        total_steps: length.steps,
+        budget: budget.map(|b| b.limit),
+        convention: config.convention,
+        step_cost: u128::from(per_sample.get(config.convention)) * shape.rows(0) as u128,
+        resumed_at: (t.steps > 0).then_some(t.steps),
+    });
     let ending = t.train(model, &samplers, config, length, started, observer);
     let (status, message, stopped_by) = match ending {
         Ending::Failed(e) => return Err(e),
@@ -351,6 +354,21 @@ struct Checkpoints {
     source_sha256: String,
     config_sha256: String,
     last: Instant,
+    /// Time spent writing checkpoints, and the last write's.
+    spent: Duration,
+    last_write: Duration,
+}
+
+/// The most of the training time that checkpoints at validations may take. A model whose
+/// checkpoint is large beside its steps (a big embedding, frequent validations) skips some
+/// validations' checkpoints to stay under it; the interval's and a stop's are always written.
+const CHECKPOINT_SHARE: f64 = 0.02;
+
+impl Checkpoints {
+    /// Whether a checkpoint at a validation fits in the share of `train_time`.
+    fn affordable(&self, train_time: Duration) -> bool {
+        (self.spent + self.last_write).as_secs_f64() <= CHECKPOINT_SHARE * train_time.as_secs_f64()
+    }
 }
 
 impl Training {
@@ -384,7 +402,7 @@ impl Training {
                     return Ending::Completed(rule);
                 }
                 if interrupt::requested() {
-                    return match self.checkpoint(model) {
+                    return match self.checkpoint(model, observer) {
                         Ok(()) => Ending::Interrupted,
                         Err(e) => Ending::Failed(e),
                     };
@@ -432,7 +450,7 @@ impl Training {
                     match self.validate(model, samplers, config, observer) {
                         Ok(()) => {}
                         Err(Ending::Interrupted) => {
-                            return match self.checkpoint(model) {
+                            return match self.checkpoint(model, observer) {
                                 Ok(()) => Ending::Interrupted,
                                 Err(e) => Ending::Failed(e),
                             };
@@ -444,9 +462,10 @@ impl Training {
                 if due || self.steps.is_multiple_of(CURVE_FLUSH_STEPS) {
                     self.log.append(&self.curve);
                 }
-                let interval = self.checkpoints.as_ref().is_some_and(|c| c.last.elapsed() >= resume::INTERVAL);
-                if (due || interval)
-                    && let Err(e) = self.checkpoint(model)
+                let interval = self.checkpoints.as_ref().is_some_and(|c| c.last.elapsed() >= resume::interval());
+                let affordable = self.checkpoints.as_ref().is_some_and(|c| c.affordable(self.train_time));
+                if ((due && affordable) || interval)
+                    && let Err(e) = self.checkpoint(model, observer)
                 {
                     return Ending::Failed(e);
                 }
@@ -457,7 +476,8 @@ impl Training {
     }
 
     /// Writes the checkpoint (and the curve up to it), if the model can resume.
-    fn checkpoint(&mut self, model: &dyn Trainable) -> Result<(), TrainError> {
+    fn checkpoint(&mut self, model: &dyn Trainable, observer: &mut dyn Observer) -> Result<(), TrainError> {
+        let started = Instant::now();
         let Some(c) = &mut self.checkpoints else { return Ok(()) };
         let Some(optimizer) = model.optimizer_state() else { return Ok(()) };
         self.log.append(&self.curve);
@@ -474,22 +494,39 @@ impl Training {
             best: self.best.as_ref().map(|b| (b.step, b.nll)),
             last_valid: self.last_valid,
         };
-        let best = self.best.as_ref().and_then(|b| b.weights.as_ref());
+        // The best weights are the current ones when the last validation was the best: not twice.
+        let best = self.best.as_ref().filter(|b| b.step != self.steps).and_then(|b| b.weights.as_ref());
         resume::save(&c.path, &progress, &model.weights(), &optimizer, best)?;
         c.last = Instant::now();
+        c.last_write = started.elapsed();
+        c.spent += c.last_write;
+        let bytes = std::fs::metadata(&c.path).map(|m| m.len()).unwrap_or(0);
+        observer.checkpoint(&CheckpointEvent { step: self.steps, bytes, seconds: started.elapsed().as_secs_f64() });
         Ok(())
     }
 
     /// Puts a run back where its checkpoint left it: model state, counters, best validation,
     /// curve and the sampler's place.
-    fn resume(&mut self, model: &mut dyn Trainable, r: resume::Resume, out: &Path) -> Result<(), TrainError> {
+    fn resume(
+        &mut self,
+        model: &mut dyn Trainable,
+        r: resume::Resume,
+        out: &Path,
+        select_best: bool,
+    ) -> Result<(), TrainError> {
         model.load_weights(&r.weights).map_err(TrainError::LoadWeights)?;
         model.load_optimizer_state(&r.optimizer).map_err(TrainError::LoadWeights)?;
         let p = r.progress;
         (self.steps, self.samples, self.epoch, self.batch_in_epoch) = (p.steps, p.samples, p.epoch, p.batch_in_epoch);
         self.train_time = Duration::from_secs_f64(p.train_seconds);
         self.last_valid = p.last_valid;
-        self.best = p.best.map(|(step, nll)| Best { step, nll, weights: r.best_weights });
+        let kept = |step: u64| match r.best_weights {
+            Some(w) => Some(w),
+            // Saved once, as the current weights.
+            None if select_best && step == p.steps => Some(r.weights.clone()),
+            None => None,
+        };
+        self.best = p.best.map(|(step, nll)| Best { step, nll, weights: kept(step) });
         let mut curve: Vec<CurvePoint> = record::read_jsonl(&out.join(record::CURVE_FILE), "a loss-curve point")?;
         curve.truncate(p.steps as usize);
         if curve.len() as u64 != p.steps {

@@ -42,6 +42,9 @@ pub struct SweepArgs {
     /// the summary go to stderr.
     #[arg(long)]
     json: bool,
+    /// Time between checkpoints (besides those at each validation and on a stop).
+    #[arg(long, value_name = "DURATION", value_parser = super::run::duration)]
+    checkpoint_every: Option<std::time::Duration>,
     /// Print a Slurm job script instead of training: a job array of N tasks, one shard each, that
     /// saves and requeues itself before its time limit and goes on after a requeue.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
@@ -68,6 +71,9 @@ pub struct ReportArgs {
 
 /// Runs `tinyarch sweep`.
 pub fn sweep(args: SweepArgs) -> ExitCode {
+    if let Some(every) = args.checkpoint_every {
+        tinyarch::train::set_checkpoint_interval(every);
+    }
     if let Err(e) = interrupt::install() {
         eprintln!("warning: {e}; a signal will stop without writing results");
     }
@@ -210,6 +216,9 @@ fn slurm_script(args: &SweepArgs, out: &std::path::Path, tasks: u64) -> std::io:
     );
     if let Some(data) = &args.data {
         command.push_str(&format!(" --data {}", quote(&absolute(data)?)));
+    }
+    if let Some(every) = args.checkpoint_every {
+        command.push_str(&format!(" --checkpoint-every {}s", every.as_secs().max(1)));
     }
     std::fs::create_dir_all(out.join("slurm"))?;
     Ok(format!(

@@ -84,6 +84,10 @@ pub struct RunArgs {
     /// to stderr.
     #[arg(long)]
     json: bool,
+    /// Time between checkpoints (besides those at each validation and on a stop): at most this
+    /// much training is lost if the process is killed.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration)]
+    checkpoint_every: std::time::Duration,
     /// Train a run again from its start although its folder holds it finished, or a checkpoint
     /// to go on from.
     #[arg(long)]
@@ -154,6 +158,7 @@ impl From<DeviceArg> for Device {
 
 /// Runs `tinyarch run`.
 pub fn run(args: RunArgs) -> ExitCode {
+    train::set_checkpoint_interval(args.checkpoint_every);
     if let Err(e) = interrupt::install() {
         eprintln!("warning: {e}; a signal will stop without writing results");
     }
@@ -485,7 +490,7 @@ pub fn sample(args: SampleArgs) -> ExitCode {
 }
 
 /// A positive time: `90s`, `10m`, `1h30m`, `2h`.
-fn duration(text: &str) -> Result<std::time::Duration, String> {
+pub fn duration(text: &str) -> Result<std::time::Duration, String> {
     match humantime::parse_duration(text) {
         Ok(d) if !d.is_zero() => Ok(d),
         Ok(_) => Err("must be longer than 0".into()),
