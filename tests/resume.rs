@@ -112,6 +112,23 @@ fn cli_setup(dir: &Path) {
 const RUN: [&str; 11] =
     ["run", "small.model", "--corpus", "notes", "--data", "d", "--max-steps", "400", "--batch", "64", "-q"];
 
+/// Waits until the run folder under `dir` holds a checkpoint; returns the folder.
+fn first_checkpoint(dir: &Path) -> PathBuf {
+    let start = Instant::now();
+    loop {
+        let found = fs::read_dir(dir)
+            .ok()
+            .and_then(|mut r| r.next())
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.join(train::RESUME_FILE).is_file());
+        if let Some(folder) = found {
+            return folder;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint appeared");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn only_run(out: &Path) -> PathBuf {
     let mut dirs: Vec<PathBuf> =
         fs::read_dir(out.join("notes")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
@@ -137,19 +154,7 @@ fn killed_or_terminated_processes_resume_to_the_same_end() {
         let args = with_out(out);
         let mut child = command(d, &args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         // Wait for a checkpoint (written at each validation, every 100 steps), then stop it.
-        let start = Instant::now();
-        let folder = loop {
-            let found = fs::read_dir(d.join(out).join("notes"))
-                .ok()
-                .and_then(|mut r| r.next())
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.join(train::RESUME_FILE).is_file());
-            if let Some(f) = found {
-                break f;
-            }
-            assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint appeared");
-            std::thread::sleep(Duration::from_millis(10));
-        };
+        let folder = first_checkpoint(&d.join(out).join("notes"));
         // SAFETY: a signal to our own child.
         unsafe { libc::kill(child.id() as i32, signal) };
         let status = child.wait().unwrap();
@@ -194,19 +199,7 @@ fn an_interrupted_sweep_cell_goes_on_from_its_checkpoint() {
     let whole = only_run(&d.join("whole"));
     let args = sweep("stopped");
     let mut child = command(d, &args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let start = Instant::now();
-    let cell = loop {
-        let found = fs::read_dir(d.join("stopped/notes"))
-            .ok()
-            .and_then(|mut r| r.next())
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.join(train::RESUME_FILE).is_file());
-        if let Some(c) = found {
-            break c;
-        }
-        assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint appeared");
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let cell = first_checkpoint(&d.join("stopped/notes"));
     // SAFETY: a signal to our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     assert_eq!(child.wait().unwrap().code(), Some(143));

@@ -3,7 +3,8 @@
 # as one process:
 #   1. `tinyarch sweep --slurm 3` writes the job array; sbatch submits it (3 shards, 2 cells each);
 #   2. while task 1 is in the middle of a cell, `scontrol requeue` stops it (SIGTERM: tinyarch
-#      finishes its step, saves and exits 143) and Slurm starts it again; while task 2 is, its
+#      finishes its step, writes a checkpoint and exits 143) and Slurm starts it again, going on
+#      from the checkpoint; while task 2 is, its
 #      job script gets the USR1 that Slurm sends two minutes before a time limit, stops
 #      tinyarch the same way and requeues itself;
 #   3. once the array is done, the same experiment runs as a single process;
@@ -131,7 +132,8 @@ check "task 2's tinyarch stopped on the warning and kept its finished cells" \
     grep -q 'interrupted: finished cells are kept' "$work/array/slurm/${jid}_2.out"
 check "task 1's tinyarch stopped on SIGTERM and kept its finished cells" \
     grep -q 'interrupted: finished cells are kept' "$log1"
-check "the interrupted cell was trained again and finished" \
+check "task 1 went on from the interrupted cell's checkpoint" grep -q 'going on from step' "$log1"
+check "the interrupted cell finished" \
     grep -q '"status":"completed"' "$work/array/tiny-shakespeare/$interrupted_cell/results.jsonl"
 check "6 records from the array" [ "$(wc -l <"$work/array.jsonl")" = 6 ]
 check "the array's records equal the single process's, record for record" \

@@ -331,6 +331,10 @@ where
     }
 
     fn optimizer_state(&self) -> Option<OptimizerState> {
+        // A device whose buffers cannot take the moments back is not checkpointed at all.
+        if !D::resumable() {
+            return None;
+        }
         Some(OptimizerState {
             step: self.adam.steps(),
             moments: self.adam.moments(&self.model.params),

@@ -44,6 +44,11 @@ pub trait Kernels<E: Dtype>: Device<E> {
         false
     }
 
+    /// Whether [`Kernels::write_buffer`] works here, so that runs can be checkpointed and resumed.
+    fn resumable() -> bool {
+        false
+    }
+
     /// Causal multi-head attention without projections: returns `[B*Tq, C]`, heads side by side.
     fn attention_core<T: Tape<E, Self>>(
         q_src: Tensor2<E, Self, T>,          // [B*Tq, Wq]

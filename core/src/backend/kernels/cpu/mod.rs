@@ -101,6 +101,10 @@ where
         write_slice(buffer, values)
     }
 
+    fn resumable() -> bool {
+        true
+    }
+
     fn attention_core<T: Tape<E, Self>>(
         q_src: Tensor2<E, Self, T>,
         kv_src: Option<Tensor2<E, Self, T>>,
