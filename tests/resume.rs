@@ -116,11 +116,12 @@ const RUN: [&str; 11] =
 fn first_checkpoint(dir: &Path) -> PathBuf {
     let start = Instant::now();
     loop {
+        // The folder's lock file sits beside it: look at folders only.
         let found = fs::read_dir(dir)
-            .ok()
-            .and_then(|mut r| r.next())
+            .into_iter()
+            .flatten()
             .map(|e| e.unwrap().path())
-            .filter(|p| p.join(train::RESUME_FILE).is_file());
+            .find(|p| p.is_dir() && p.join(train::RESUME_FILE).is_file());
         if let Some(folder) = found {
             return folder;
         }

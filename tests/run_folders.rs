@@ -90,11 +90,13 @@ fn a_killed_run_starts_again_cleanly_and_sigterm_saves_what_is_complete() {
     let d = &dir.0;
     let steps = ["run", "tiny.model", "--corpus", "notes", "--data", "d", "--max-steps", "3000"];
     // SIGKILL in the middle of training: the folder is left unfinished, and the report says so.
-    let child = command(d, &steps).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let folder = wait_for_curve(d, child, |c| {
+    let mut child = command(d, &steps).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let folder = wait_for_curve(d, &mut child, |c| {
         // SAFETY: sends a signal to our own child.
         unsafe { libc::kill(c.id() as i32, libc::SIGKILL) };
     });
+    // Reaped, as any parent would: a zombie still counts as the lock's live holder.
+    child.wait().unwrap();
     std::thread::sleep(Duration::from_millis(100));
     assert!(!folder.join("results.jsonl").exists());
     let (_, report, _) = tinyarch(d, &["report", "runs"]);
@@ -284,4 +286,23 @@ fn a_model_named_by_its_bare_file_name_keeps_its_includes() {
     assert!(folder.join("blocks.model").is_file());
     let folder_arg = folder.to_string_lossy().into_owned();
     ok(d, &["eval", &folder_arg, "--corpus", "notes", "--data", "d"]);
+}
+
+#[test]
+fn a_run_another_process_is_training_is_refused() {
+    let dir = setup("locked");
+    let d = &dir.0;
+    run_json(d, &["--max-steps", "2"]);
+    let [folder] = run_dirs(d).try_into().unwrap();
+    // A live holder (this test's own process) of the same run's lock.
+    let lock = tinyarch::train::lock_path(&folder);
+    fs::write(&lock, format!("{}\n", std::process::id())).unwrap();
+    let (code, _, stderr) =
+        tinyarch(d, &["run", "tiny.model", "--corpus", "notes", "--data", "d", "--max-steps", "2", "--restart"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains(&format!("process {} is training", std::process::id())), "{stderr}");
+    assert_eq!(lines(&folder.join("results.jsonl")), 1, "the finished run is untouched");
+    fs::remove_file(&lock).unwrap();
+    let (code, _, stderr) = tinyarch(d, &["sweep", "x.ron", "--slurm", "2", "--slurm-time", "1:00\n#SBATCH --x"]);
+    assert_eq!(code, Some(2), "{stderr}");
 }

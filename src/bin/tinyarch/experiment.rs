@@ -51,7 +51,7 @@ pub struct SweepArgs {
     slurm: Option<u64>,
     /// The job script's time limit per task (`--time`, e.g. `2:00:00`); the partition's default
     /// without it.
-    #[arg(long, value_name = "TIME", requires = "slurm")]
+    #[arg(long, value_name = "TIME", requires = "slurm", value_parser = slurm_time)]
     slurm_time: Option<String>,
     /// CPUs per task in the job script.
     #[arg(long, value_name = "N", default_value_t = 2, requires = "slurm")]
@@ -174,6 +174,16 @@ fn note(json: bool, line: &str) {
         eprintln!("{line}");
     } else {
         say!("{line}");
+    }
+}
+
+/// A Slurm time (`2:00:00`, `1-12`, `90`): digits, `:` and `-` only, so that it cannot add
+/// lines to the job script.
+fn slurm_time(text: &str) -> Result<String, String> {
+    if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == ':' || c == '-') {
+        Ok(text.to_string())
+    } else {
+        Err("write a Slurm time such as `2:00:00`, `90` (minutes) or `1-12` (days-hours)".into())
     }
 }
 

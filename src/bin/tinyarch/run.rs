@@ -259,6 +259,16 @@ fn run_one(
     let source = spec.source(&checked).map_err(api_error)?;
     let identity = api::run_identity(&source, &config, dataset, args.device.into()).map_err(api_error)?;
     let dir = args.out.join(&dataset.corpus).join(api::run_name(&checked.graph.name, &config, &identity));
+    // One trainer per folder: the same command started twice does not train one run twice.
+    let _lock = match train::RunLock::acquire(&dir) {
+        Ok(Ok(lock)) => lock,
+        Ok(Err(held)) => {
+            let who = held.pid.map_or("another process".to_string(), |pid| format!("process {pid}"));
+            let message = format!("{who} is training `{}`; wait for it, or stop it", dir.display());
+            return Err(Some(Box::new(message)));
+        }
+        Err(e) => return Err(Some(Box::new(e))),
+    };
     match api::previous_run(&dir, &source, &config).map_err(api_error)? {
         api::Previous::Finished(record) if !args.restart => {
             if !output::quiet() {
