@@ -123,7 +123,23 @@ fn conventions_side_by_side() {
         assert_eq!(plan.training.kaplan, (6 * n + 6 * 3 * T * D) * predicted);
         // The study: 2 x all parameters x context, whatever is predicted.
         assert_eq!(plan.training.paper, 2 * 430_785 * T);
+        // Dense: every position computed, whatever the loss reads.
+        assert_eq!(plan.training.dense, c.plan(All).training.exact);
     }
+}
+
+/// The two accountings of one self-attention block under `last`: the pruned graph tinyarch runs
+/// and the graph that computes every position, as the study's code does.
+#[test]
+fn dense_charges_every_position() {
+    let c = checked("study/self_attention.model");
+    let (last, all) = (c.plan(Last).training, c.plan(All).training);
+    assert_eq!(last.exact, 26_395_392);
+    assert_eq!(last.dense, 182_550_528);
+    assert_eq!((all.exact, all.dense), (182_550_528, 182_550_528));
+    // One prediction per window: nothing to prune, so the two agree.
+    let mlp = checked("study/mlp.model").plan(Last).training;
+    assert_eq!(mlp.exact, mlp.dense);
 }
 
 /// Every `.model` file of the zoo.

@@ -15,7 +15,7 @@ use tinyarch::train::{
 };
 use train_support::{Bigram, scratch};
 
-const PER_SAMPLE: TrainingFlops = TrainingFlops { exact: 1_000, kaplan: 700, paper: 9_000 };
+const PER_SAMPLE: TrainingFlops = TrainingFlops { exact: 1_000, dense: 4_000, kaplan: 700, paper: 9_000 };
 
 /// Steps taken one by one, as the runner does: until the next would pass the budget.
 fn simulate(budget: &Budget, shape: EpochShape) -> (u64, u64) {
@@ -74,7 +74,7 @@ fn a_budget_below_one_step_is_an_error_that_names_the_smallest_budget() {
 #[test]
 fn large_budgets_stay_exact() {
     // 1e19 FLOPs at 3 FLOPs per sample: far beyond f64's exact integers in samples x cost.
-    let per = TrainingFlops { exact: 3, kaplan: 3, paper: 3 };
+    let per = TrainingFlops { exact: 3, dense: 3, kaplan: 3, paper: 3 };
     let shape = EpochShape { batch_size: 7, windows: 1_000_003 };
     let budget = Budget::new(1e19, Convention::Exact, per).unwrap();
     let plan = budget.plan(shape).unwrap();

@@ -118,6 +118,7 @@ impl Trainable for Bigram {
         };
         TrainingFlops {
             exact: 6 * v * predicted,
+            dense: 6 * v * self.context as u64,
             kaplan: 6 * v * v * predicted,
             paper: 2 * v * v * self.context as u64,
         }

@@ -56,8 +56,10 @@ pub fn expand(experiment: &Experiment, base: &Path) -> Result<Vec<Cell>, Experim
             let stem = entry.file.file_stem().map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
             let lengths: Vec<Length> = match entry.epochs {
                 Some(n) => vec![Length::Epochs(n)],
-                None => experiment
+                None => entry
                     .budgets
+                    .as_ref()
+                    .unwrap_or(&experiment.budgets)
                     .iter()
                     .map(|&flops| Length::Budget { flops, convention: experiment.convention })
                     .collect(),
@@ -173,6 +175,21 @@ mod tests {
         assert_eq!(cells[0].name(), "a_hidden=1_rope=true-last-1e9-exact-s1");
         assert_eq!(cells.last().unwrap().name(), "b-all-2ep-s3");
         assert!(cells.iter().all(|c| c.corpus == "tiny-shakespeare"));
+    }
+
+    #[test]
+    fn a_model_may_climb_its_own_budgets() {
+        let text = r#"(corpus: "c", models: [(file: "a.model", budgets: [1e9]), (file: "b.model")], budgets: [1e9, 1e10])"#;
+        let cells = expand(&Experiment::parse(text, "test").unwrap(), Path::new(".")).unwrap();
+        let names: Vec<String> = cells.iter().map(Cell::name).collect();
+        assert_eq!(names, ["a-last-1e9-exact-s1", "b-last-1e9-exact-s1", "b-last-1e10-exact-s1"]);
+        for bad in [
+            r#"(corpus: "c", models: [(file: "a.model", budgets: [])], budgets: [1e9])"#,
+            r#"(corpus: "c", models: [(file: "a.model", budgets: [-1.0])])"#,
+            r#"(corpus: "c", models: [(file: "a.model", budgets: [1e9], epochs: 2)])"#,
+        ] {
+            assert!(Experiment::parse(bad, "test").is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -24,7 +24,8 @@ pub struct Experiment {
     pub tokenizer: Option<String>,
     /// The models, each with its variants and, optionally, its own number of epochs.
     pub models: Vec<ModelEntry>,
-    /// Training-FLOP budgets, in `convention`, for models that give no `epochs`.
+    /// Training-FLOP budgets, in `convention`, for models that give neither `epochs` nor their
+    /// own `budgets`.
     #[serde(default)]
     pub budgets: Vec<f64>,
     #[serde(default = "default_convention")]
@@ -76,6 +77,9 @@ pub struct ModelEntry {
     /// the budget becomes that many epochs' FLOPs in the `paper` convention, as the study counted.
     #[serde(default)]
     pub epochs: Option<u32>,
+    /// This model's budgets, in place of the experiment's (a cheap model need not climb as high).
+    #[serde(default)]
+    pub budgets: Option<Vec<f64>>,
 }
 
 /// A parameter value in `vary`.
@@ -192,7 +196,7 @@ impl Experiment {
             message: e.code.to_string(),
             help: "an experiment sets `corpus` and `models`, and optionally `split_set`, `tokenizer`, `budgets`, \
                    `convention`, `objectives`, `seeds`, `settings` and `published`; a model entry sets `file` \
-                   and optionally `set`, `vary` and `epochs`"
+                   and optionally `set`, `vary`, `epochs` and `budgets`"
                 .into(),
         })?;
         experiment.validate(origin)?;
@@ -210,13 +214,19 @@ impl Experiment {
         if self.seeds.is_empty() || self.objectives.is_empty() {
             return invalid("`seeds` and `objectives` each need at least one entry".into());
         }
-        if let Some(b) = self.budgets.iter().find(|b| !(b.is_finite() && **b > 0.0)) {
+        let budgets = std::iter::once(&self.budgets).chain(self.models.iter().filter_map(|m| m.budgets.as_ref()));
+        if let Some(b) = budgets.flatten().find(|b| !(b.is_finite() && **b > 0.0)) {
             return invalid(format!("the budget {b} is not a positive number of FLOPs"));
         }
         for entry in &self.models {
-            match entry.epochs {
-                Some(0) => return invalid(format!("`{}`: `epochs` is 0", entry.file.display())),
-                None if self.budgets.is_empty() => {
+            let own_budgets = entry.budgets.as_ref().map(Vec::len);
+            match (entry.epochs, own_budgets) {
+                (Some(0), _) => return invalid(format!("`{}`: `epochs` is 0", entry.file.display())),
+                (Some(_), Some(_)) => {
+                    return invalid(format!("`{}` gives both `epochs` and `budgets`: keep one", entry.file.display()));
+                }
+                (None, Some(0)) => return invalid(format!("`{}`: `budgets` is empty", entry.file.display())),
+                (None, None) if self.budgets.is_empty() => {
                     return invalid(format!(
                         "`{}` has no `epochs` and the experiment has no `budgets`: give one or the other",
                         entry.file.display()

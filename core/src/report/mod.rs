@@ -81,7 +81,7 @@ pub struct Row {
     pub stop: StopRules,
     pub params: u64,
     /// Mean training FLOPs spent, per convention.
-    pub flops: [f64; 3],
+    pub flops: [f64; 4],
     pub steps: f64,
     pub test_nll: Stats,
     /// Runs that did not complete (diverged) are counted here, not averaged.
@@ -99,8 +99,9 @@ impl Row {
 fn convention_index(c: Convention) -> usize {
     match c {
         Convention::Exact => 0,
-        Convention::Kaplan => 1,
-        Convention::Paper => 2,
+        Convention::Dense => 1,
+        Convention::Kaplan => 2,
+        Convention::Paper => 3,
     }
 }
 
@@ -328,7 +329,7 @@ pub fn group(runs: Vec<Run>, published: &BTreeMap<String, f64>) -> Vec<Group> {
                         budget: r.budget,
                         stop: r.stop,
                         params: r.params,
-                        flops: [0.0; 3],
+                        flops: [0.0; 4],
                         steps: 0.0,
                         test_nll: Stats { mean: f64::NAN, sd: None, n: 0 },
                         diverged: 0,
@@ -365,7 +366,7 @@ impl Row {
 
 fn summarise(row: &mut Row) {
     let n = row.runs.len() as f64;
-    for c in [Convention::Exact, Convention::Kaplan, Convention::Paper] {
+    for c in Convention::ALL {
         row.flops[convention_index(c)] = row.runs.iter().map(|r| r.record.flops_used.get(c) as f64).sum::<f64>() / n;
     }
     row.steps = row.runs.iter().map(|r| r.record.steps as f64).sum::<f64>() / n;

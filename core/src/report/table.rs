@@ -15,11 +15,11 @@ pub fn markdown(groups: &[Group]) -> String {
             g.corpus, g.split_set, g.tokenizer, g.objective
         ));
         out.push_str(&format!(
-            "| model | budget | params | FLOPs exact | FLOPs Kaplan | FLOPs paper | steps | test NLL | perplexity | {} | seeds |",
+            "| model | budget | params | FLOPs exact | FLOPs dense | FLOPs Kaplan | FLOPs paper | steps | test NLL | perplexity | {} | seeds |",
             g.bits_unit()
         ));
         out.push_str(if with_published { " published | difference |\n" } else { "\n" });
-        out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         out.push_str(if with_published { "---:|---:|\n" } else { "\n" });
         for row in &g.rows {
             out.push_str(&row_line(row, with_published));
@@ -47,11 +47,12 @@ fn row_line(row: &Row, with_published: bool) -> String {
         row.runs.len().to_string()
     };
     let mut line = format!(
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
         row.label,
         row.limits(),
         thousands(row.params),
         sci(row.flops(Convention::Exact)),
+        sci(row.flops(Convention::Dense)),
         sci(row.flops(Convention::Kaplan)),
         sci(row.flops(Convention::Paper)),
         thousands(row.steps.round() as u64),

@@ -14,6 +14,7 @@ use crate::ir::{Convention, TrainingFlops};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlopsUsed {
     pub exact: u128,
+    pub dense: u128,
     pub kaplan: u128,
     pub paper: u128,
 }
@@ -24,6 +25,7 @@ impl FlopsUsed {
         let s = u128::from(samples);
         FlopsUsed {
             exact: s * u128::from(per_sample.exact),
+            dense: s * u128::from(per_sample.dense),
             kaplan: s * u128::from(per_sample.kaplan),
             paper: s * u128::from(per_sample.paper),
         }
@@ -32,6 +34,7 @@ impl FlopsUsed {
     pub fn get(&self, convention: Convention) -> u128 {
         match convention {
             Convention::Exact => self.exact,
+            Convention::Dense => self.dense,
             Convention::Kaplan => self.kaplan,
             Convention::Paper => self.paper,
         }

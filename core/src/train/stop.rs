@@ -147,7 +147,7 @@ mod tests {
     use crate::ir::{Convention, TrainingFlops};
 
     fn budget(flops: f64) -> Budget {
-        Budget::new(flops, Convention::Exact, TrainingFlops { exact: 10, kaplan: 10, paper: 10 }).unwrap()
+        Budget::new(flops, Convention::Exact, TrainingFlops { exact: 10, dense: 10, kaplan: 10, paper: 10 }).unwrap()
     }
 
     const SHAPE: EpochShape = EpochShape { batch_size: 4, windows: 10 };

@@ -1,9 +1,13 @@
-//! FLOP accounting. Three conventions, reported side by side:
+//! FLOP accounting. Four conventions, reported side by side:
 //!
 //! - `exact`: 2 FLOPs per multiply-accumulate of every matrix product the graph runs
-//!   (projections, QK^T and AV at the computed context, the head). Training = forward +
-//!   backward, and the backward of a matrix product costs twice its forward, so 3x. Elementwise
-//!   work, softmax and norms are counted in their own columns and never folded into the budget.
+//!   (projections, QK^T and AV at the computed context, the head). Under `last` that is the
+//!   pruned graph. Training = forward + backward, and the backward of a matrix product costs
+//!   twice its forward, so 3x. Elementwise work, softmax and norms are counted in their own
+//!   columns and never folded into the budget.
+//! - `dense`: the same count for the graph that computes every position, as the study's code
+//!   does even when the loss reads only the last. Equal to `exact` under `all`, and for models
+//!   that predict one token per window.
 //! - `kaplan`: Kaplan et al. (2020): per predicted token, 6N (N = non-embedding parameters)
 //!   plus the attention context term 6 * n_layer * n_ctx * d_attn.
 //! - `paper`: the study's estimate, 2 x (all parameters) x context per sample.
@@ -56,16 +60,18 @@ impl Flops {
 #[serde(rename_all = "lowercase")]
 pub enum Convention {
     Exact,
+    Dense,
     Kaplan,
     Paper,
 }
 
 impl Convention {
-    pub const ALL: [Convention; 3] = [Convention::Exact, Convention::Kaplan, Convention::Paper];
+    pub const ALL: [Convention; 4] = [Convention::Exact, Convention::Dense, Convention::Kaplan, Convention::Paper];
 
     pub fn name(self) -> &'static str {
         match self {
             Convention::Exact => "exact",
+            Convention::Dense => "dense",
             Convention::Kaplan => "kaplan",
             Convention::Paper => "paper",
         }
@@ -84,7 +90,7 @@ impl FromStr for Convention {
         Convention::ALL
             .into_iter()
             .find(|c| c.name() == s)
-            .ok_or_else(|| format!("unknown FLOP convention `{s}`: expected `exact`, `kaplan` or `paper`"))
+            .ok_or_else(|| format!("unknown FLOP convention `{s}`: expected `exact`, `dense`, `kaplan` or `paper`"))
     }
 }
 
@@ -92,6 +98,7 @@ impl FromStr for Convention {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct TrainingFlops {
     pub exact: u64,
+    pub dense: u64,
     pub kaplan: u64,
     pub paper: u64,
 }
@@ -100,6 +107,7 @@ impl TrainingFlops {
     pub fn get(&self, convention: Convention) -> u64 {
         match convention {
             Convention::Exact => self.exact,
+            Convention::Dense => self.dense,
             Convention::Kaplan => self.kaplan,
             Convention::Paper => self.paper,
         }
@@ -110,6 +118,8 @@ impl TrainingFlops {
 pub struct FlopInputs {
     /// Forward matrix-product FLOPs per sample of the graph as run.
     pub forward_matmul: u64,
+    /// The same for the graph that computes every position.
+    pub dense_forward_matmul: u64,
     /// Parameters other than token and position embeddings.
     pub non_embedding_params: u64,
     pub all_params: u64,
@@ -124,9 +134,10 @@ impl FlopInputs {
     /// `None` on overflow.
     pub fn training(&self) -> Option<TrainingFlops> {
         let exact = self.forward_matmul.checked_mul(3)?;
+        let dense = self.dense_forward_matmul.checked_mul(3)?;
         let per_token = self.non_embedding_params.checked_mul(2)?.checked_add(self.kaplan_context)?;
         let kaplan = per_token.checked_mul(3)?.checked_mul(self.predicted_tokens)?;
         let paper = self.all_params.checked_mul(2)?.checked_mul(self.context)?;
-        Some(TrainingFlops { exact, kaplan, paper })
+        Some(TrainingFlops { exact, dense, kaplan, paper })
     }
 }

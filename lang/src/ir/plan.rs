@@ -121,8 +121,15 @@ pub(super) fn plan(inputs: &PlanInputs, objective: Objective) -> Option<FlopPlan
         planned.push(PlannedNode { last_only: last_only[i], rows, flops, readers: readers[i] });
     }
     let predicted_tokens = if objective == Objective::Last { 1 } else { inputs.output_positions };
+    let mut dense_forward_matmul = 0u64;
+    for checked in inputs.nodes {
+        if let Some(layer) = &checked.layer {
+            dense_forward_matmul = dense_forward_matmul.checked_add(layer.flops(checked.shape.rows()).matmul)?;
+        }
+    }
     let training = FlopInputs {
         forward_matmul: forward.matmul,
+        dense_forward_matmul,
         non_embedding_params: inputs.params - inputs.embedding_params,
         all_params: inputs.params,
         kaplan_context: inputs.kaplan_context,

@@ -286,8 +286,8 @@ fn text(c: &Checked) -> String {
         );
         let _ = writeln!(
             out,
-            "objective {objective}: training FLOPs per sample: exact {}, kaplan {}, paper {}",
-            t.exact, t.kaplan, t.paper
+            "objective {objective}: training FLOPs per sample: exact {}, dense {}, kaplan {}, paper {}",
+            t.exact, t.dense, t.kaplan, t.paper
         );
     }
     out

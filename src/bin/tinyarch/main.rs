@@ -215,10 +215,16 @@ pub fn positive_number(text: &str) -> Result<f64, String> {
     }
 }
 
+/// `--flops`: how a budget is charged.
 #[derive(Clone, Copy, ValueEnum)]
 enum Flops {
+    /// Matrix-product FLOPs of the graph tinyarch runs (pruned to the last position under `last`).
     Exact,
+    /// The same count for the graph that computes every position, as the study's code does.
+    Dense,
+    /// Kaplan et al.: 6N per predicted token plus the attention context term.
     Kaplan,
+    /// The study's estimate: 2 x parameters x context per sample.
     Paper,
 }
 
@@ -226,6 +232,7 @@ impl From<Flops> for Convention {
     fn from(f: Flops) -> Convention {
         match f {
             Flops::Exact => Convention::Exact,
+            Flops::Dense => Convention::Dense,
             Flops::Kaplan => Convention::Kaplan,
             Flops::Paper => Convention::Paper,
         }
