@@ -197,5 +197,19 @@ fn every_experiment_file_in_the_repository_parses_and_expands() {
         }
     }
     seen.sort();
-    assert_eq!(seen, ["iso-flop", "study-main", "study-rope", "study-sweeps", "study-word"]);
+    assert_eq!(seen, ["iso-flop", "iso-flop-dense", "study-main", "study-rope", "study-sweeps", "study-word"]);
+}
+
+/// A model trained for whole epochs (the study's protocol) gets its budget from them.
+#[test]
+fn epoch_length_cells_train_for_their_epochs() {
+    let s = setup("experiment-epochs");
+    let text = s.text.replace("(file: \"bigram.model\"),", "(file: \"bigram.model\", epochs: 2),");
+    let out = s.dir.0.join("out");
+    let summary = sweep(&s, &text, Shard { index: 0, count: 8 }, &out).unwrap();
+    assert!(count(&summary, |o| matches!(o, CellOutcome::Ran(_))) > 0);
+    let (name, record) = records(&out).into_iter().find(|(n, _)| n.starts_with("bigram-last-2ep")).unwrap();
+    // 256 windows an epoch in batches of 32: 8 steps an epoch.
+    assert_eq!(record.steps, 16, "{name}");
+    assert_eq!(record.stopped_by, Some(train::StopRule::Budget), "{name}");
 }

@@ -1,33 +1,38 @@
 #!/usr/bin/env bash
-# Builds tinyarch with CUDA on a machine without a GPU, and packs what a GPU machine needs.
-# See tools/cuda/README.md. Untested on a GPU so far.
+# Builds tinyarch with CUDA on a machine without a GPU or a driver (toolkit and flags from
+# env.sh), checks the binary with check-binary.sh, and packs what a GPU machine needs into
+# target/cuda-bundle/: the binary, the CUDA test executables (reference, conformance and
+# training tests), the models, the fixtures and Tiny Shakespeare. See tools/cuda/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-sdk=target/cuda-sdk
-python3 -m venv "$sdk/venv"
-"$sdk/venv/bin/pip" install -q nvidia-cuda-nvcc nvidia-cuda-runtime nvidia-cuda-nvrtc nvidia-cublas
-site=$("$sdk/venv/bin/python" -c 'import nvidia, os; print(os.path.dirname(nvidia.__path__[0]))')/nvidia
-root="$sdk/root"
-mkdir -p "$root/bin" "$root/include" "$root/lib64"
-for part in cuda_nvcc cuda_runtime cuda_nvrtc cublas; do
-    [ -d "$site/$part/include" ] && cp -rn "$site/$part/include/." "$root/include/"
-    [ -d "$site/$part/lib" ] && cp -rn "$site/$part/lib/." "$root/lib64/"
-    [ -d "$site/$part/bin" ] && cp -rn "$site/$part/bin/." "$root/bin/"
-done
-# The build script only asks nvidia-smi for the compute capability.
-cat > "$root/bin/nvidia-smi" <<'SMI'
-#!/bin/sh
-echo "compute_cap"
-echo "9.0"
-SMI
-chmod +x "$root/bin/nvidia-smi"
-export CUDA_ROOT="$PWD/$root" CUDA_PATH="$PWD/$root"
-export PATH="$PWD/$root/bin:$PATH" LIBRARY_PATH="$PWD/$root/lib64:${LIBRARY_PATH:-}"
+export TINYARCH_DATA=${TINYARCH_DATA:-../shared/corpora}
+# shellcheck source=tools/cuda/env.sh
+source tools/cuda/env.sh
+started=$(date +%s)
 cargo build --release --features cuda
+echo "binary built in $(($(date +%s) - started)) s with CUDA $(nvcc --version | grep -o 'release [0-9.]*' | cut -d' ' -f2)"
+bin=$CARGO_TARGET_DIR/release/tinyarch
+tools/cuda/check-binary.sh "$bin"
+
+# The tests that select the GPU in a CUDA build, as executables for a machine without cargo.
+tests=(reference conformance train_real)
+cargo test --release --features cuda "${tests[@]/#/--test=}" --no-run --message-format=json > target/cuda-tests.json
+echo "binary and tests built in $(($(date +%s) - started)) s"
+
 bundle=target/cuda-bundle
-rm -rf "$bundle" && mkdir -p "$bundle/data/tiny-shakespeare"
-cp target/release/tinyarch tools/cuda/on_gpu.sh "$bundle/"
-cp -r models "$bundle/"
-cp "${TINYARCH_DATA:-../shared/corpora}/tiny-shakespeare/input.txt" "$bundle/data/tiny-shakespeare/"
+rm -rf "$bundle" && mkdir -p "$bundle/data/tiny-shakespeare" "$bundle/tests/fixtures"
+cp "$bin" tools/cuda/on_gpu.sh tools/cuda/check-binary.sh tools/bench/pytorch_bench.py "$bundle/"
+python3 - "$bundle" "${tests[@]}" < target/cuda-tests.json <<'PY'
+import json, shutil, sys
+bundle, wanted = sys.argv[1], set(sys.argv[2:])
+for line in sys.stdin:
+    m = json.loads(line)
+    name = m.get("target", {}).get("name")
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and name in wanted:
+        shutil.copy(m["executable"], f"{bundle}/test-{name}")
+PY
+cp -r models experiments "$bundle/"
+cp -r tests/fixtures/reference "$bundle/tests/fixtures/"
+cp "$TINYARCH_DATA/tiny-shakespeare/input.txt" "$bundle/data/tiny-shakespeare/"
 tar -C target -czf target/cuda-bundle.tar.gz cuda-bundle
 ls -lh target/cuda-bundle.tar.gz

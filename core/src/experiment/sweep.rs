@@ -169,6 +169,7 @@ fn cell_config(
     let s = &experiment.settings;
     let context = checked.graph.context.size as usize;
     let mut c = RunConfig::new(&dataset.corpus, 0.0, context);
+    c.budget = None; // set by the cell's length below
     c.split_set = Some(dataset.split_set.clone());
     c.tokenizer = Some(dataset.tokenizer_name.clone());
     c.overrides = cell.overrides.clone();
