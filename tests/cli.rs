@@ -75,3 +75,18 @@ fn wrong_arguments_exit_with_2() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("--corpus"), "{stderr}");
 }
+
+/// A device this build or machine cannot give is exit status 3, before any data is read.
+#[test]
+fn an_unavailable_device_exits_with_3() {
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/study/linear.model");
+    let (code, _, stderr) =
+        tinyarch(&["run", model, "--corpus", "no-such-corpus", "--max-steps", "1", "--device", "cuda"]);
+    if cfg!(feature = "cuda") {
+        // A CUDA build on a machine with a GPU gets past the device and fails on the corpus.
+        assert!(matches!(code, Some(1) | Some(3)), "{stderr}");
+    } else {
+        assert_eq!(code, Some(3), "{stderr}");
+        assert!(stderr.contains("no CUDA support"), "{stderr}");
+    }
+}

@@ -117,9 +117,9 @@ fn a_kind_without_examples_fails() {
 #[test]
 fn residual_joins_have_exact_gradients() {
     use std::sync::Arc;
-    use tinyarch::backend::gradcheck::GradCheck;
+    use tinyarch::backend::gradcheck::{CheckDevice, GradCheck, check_device};
     use tinyarch::backend::{Fusion, Mode, Model, ParamStore};
-    use tinyarch::dfdx::prelude::{Cpu, OwnedTape};
+    use tinyarch::dfdx::prelude::OwnedTape;
     use tinyarch::ir::Objective;
     use tinyarch::{Options, check_source};
 
@@ -138,10 +138,10 @@ fn residual_joins_have_exact_gradients() {
         let forwards = Forwards::default();
         for fusion in [Fusion::Attention, Fusion::Ops, Fusion::None] {
             let specs = checked.nodes.iter().flat_map(|n| n.params.iter());
-            let params: ParamStore<f64, Cpu> = ParamStore::from_specs(Cpu::default(), specs, 3);
-            let loss = |p: &ParamStore<f64, Cpu>| {
+            let params: ParamStore<f64, CheckDevice> = ParamStore::from_specs(check_device(0), specs, 3);
+            let loss = |p: &ParamStore<f64, CheckDevice>| {
                 let model = Model::with_params(checked.clone(), &forwards, p.clone()).unwrap();
-                model.loss::<OwnedTape<f64, Cpu>>(&ids, &targets, 2, objective, Mode { train: true, fusion })
+                model.loss::<OwnedTape<f64, CheckDevice>>(&ids, &targets, 2, objective, Mode { train: true, fusion })
             };
             GradCheck { seed: 11, ..GradCheck::default() }.assert(&params, 1e-5, loss);
         }

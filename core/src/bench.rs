@@ -1,17 +1,14 @@
 //! Training-step throughput: tokens per second and achieved GFLOP/s of a model's step
-//! (forward, loss, backward, Adam) on random tokens, and the machine's GEMM rate to compare
-//! against. `tinyarch bench` prints these beside PyTorch's on the same model.
+//! (forward, loss, backward, Adam) on random tokens, on the CPU or a GPU, and the machine's GEMM
+//! rate to compare against. `tinyarch bench` prints these beside PyTorch's on the same model.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use dfdx::prelude::*;
-
-use crate::backend::{BuildConfig, Fusion, Trainer};
+use crate::backend::{BuildConfig, BuildError, DeviceKind, Fusion};
 use crate::data::{Batch, Objective};
 use crate::ir::Checked;
 use crate::rng::Rng;
-use crate::train::Trainable;
 
 /// What to measure.
 #[derive(Clone, Copy, Debug)]
@@ -34,17 +31,23 @@ pub struct BenchResult {
     pub gflops: f64,
     /// Largest resident set of this process so far, MiB.
     pub peak_rss_mib: f64,
+    /// On a GPU: device memory the model, its optimizer and its steps took, MiB (the device's
+    /// memory in use after the timed steps, less what it used before the model was built).
+    pub device_mib: Option<f64>,
 }
 
-/// Times training steps of `checked` on the CPU.
-pub fn training_step(checked: Arc<Checked>, config: &BenchConfig) -> BenchResult {
-    crate::backend::tune_allocator();
+/// Times training steps of `checked` on `device`.
+pub fn training_step(
+    checked: Arc<Checked>,
+    config: &BenchConfig,
+    device: DeviceKind,
+) -> Result<BenchResult, BuildError> {
     let context = checked.graph.context.size as usize;
     let vocab = checked.graph.vocab.size;
     let flops_per_step = checked.plan(config.objective).training.exact * config.batch as u64;
-    let build = BuildConfig { fusion: config.fusion, ..BuildConfig::cpu(0) };
-    let mut trainer = Trainer::new(checked, Cpu::seed_from_u64(0), &build, "cpu".into())
-        .expect("the built-in forwards cover every built-in kind");
+    let memory = DeviceMemory::before(device)?;
+    let build = BuildConfig { fusion: config.fusion, device, ..BuildConfig::cpu(0) };
+    let mut trainer = crate::backend::build(checked, &build)?;
     let mut rng = Rng::new(1);
     let mut ids = |n: usize| (0..n).map(|_| rng.below(vocab) as u32).collect::<Vec<u32>>();
     let targets = match config.objective {
@@ -56,7 +59,8 @@ pub fn training_step(checked: Arc<Checked>, config: &BenchConfig) -> BenchResult
     for _ in 0..config.warmup {
         trainer.train_step(&batch, 3e-4);
     }
-    // The median step: robust to a passing load on a shared machine.
+    // The median step: robust to a passing load on a shared machine. A step reads its loss
+    // back, so a GPU has finished the step when it returns.
     let mut times: Vec<f64> = (0..config.steps.max(1))
         .map(|_| {
             let start = Instant::now();
@@ -66,12 +70,44 @@ pub fn training_step(checked: Arc<Checked>, config: &BenchConfig) -> BenchResult
         .collect();
     times.sort_by(f64::total_cmp);
     let seconds = times[times.len() / 2];
-    BenchResult {
+    Ok(BenchResult {
         step_ms: seconds * 1e3,
         tokens_per_s: (config.batch * context) as f64 / seconds,
         flops_per_step,
         gflops: flops_per_step as f64 / seconds / 1e9,
         peak_rss_mib: peak_rss_mib(),
+        device_mib: memory.taken(),
+    })
+}
+
+/// A GPU's memory in use before the model was built (its context already made), to subtract.
+struct DeviceMemory {
+    #[cfg(all(feature = "cuda", unix))]
+    before: Option<(u64, dfdx::prelude::Cuda)>,
+}
+
+impl DeviceMemory {
+    fn before(device: DeviceKind) -> Result<DeviceMemory, BuildError> {
+        crate::backend::device_available(device)?;
+        #[cfg(all(feature = "cuda", unix))]
+        if let DeviceKind::Cuda(ordinal) = device {
+            let context = crate::backend::cuda_device(ordinal, 0)?;
+            let before = crate::backend::cuda_libraries::memory_in_use().map(|used| (used, context));
+            return Ok(DeviceMemory { before });
+        }
+        Ok(DeviceMemory {
+            #[cfg(all(feature = "cuda", unix))]
+            before: None,
+        })
+    }
+
+    fn taken(&self) -> Option<f64> {
+        #[cfg(all(feature = "cuda", unix))]
+        if let Some((before, _)) = &self.before {
+            let after = crate::backend::cuda_libraries::memory_in_use()?;
+            return Some(after.saturating_sub(*before) as f64 / (1u64 << 20) as f64);
+        }
+        None
     }
 }
 

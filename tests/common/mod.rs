@@ -13,6 +13,17 @@ pub fn data_dir() -> PathBuf {
     }
 }
 
+/// The checkout (models, fixtures): `$TINYARCH_REPO` where a test executable was carried to
+/// another machine, such as a GPU machine without cargo.
+pub fn repo_dir() -> PathBuf {
+    std::env::var_os("TINYARCH_REPO").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), PathBuf::from)
+}
+
+/// Cargo's per-target temporary directory, or `$TINYARCH_SCRATCH` on such a machine.
+pub fn scratch_root() -> PathBuf {
+    std::env::var_os("TINYARCH_SCRATCH").map_or_else(|| env!("CARGO_TARGET_TMPDIR").into(), PathBuf::from)
+}
+
 /// A fresh folder under Cargo's per-target temporary directory, removed when dropped.
 pub struct TempDir(pub PathBuf);
 

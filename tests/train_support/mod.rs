@@ -6,7 +6,7 @@
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use tinyarch::data::{self, Batch, Dataset, Locator, Objective};
@@ -14,7 +14,7 @@ use tinyarch::ir::TrainingFlops;
 use tinyarch::train::{OptimizerConfig, Trainable, Weights};
 
 #[path = "../common/mod.rs"]
-mod common;
+pub mod common;
 pub use common::data_dir;
 
 /// Tiny Shakespeare, the study's split, characters; loaded once per test binary.
@@ -28,7 +28,7 @@ pub fn shakespeare() -> &'static Dataset {
 
 /// A fresh, empty folder under cargo's scratch directory for integration tests.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("train").join(name);
+    let dir = common::scratch_root().join("train").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

@@ -3,10 +3,11 @@
 The models are written the way a PyTorch user writes them (the study's post-LN transformer on
 nn.MultiheadAttention, nanoGPT's GPT on scaled_dot_product_attention), with dropout and Adam as
 in training. Under the `last` objective PyTorch computes every position, as the study's code
-does, and reads the last. Prints one JSON object.
+does, and reads the last. Prints one JSON object. With `--device cuda` each timed step ends
+with a synchronisation, and `device_mib` is the caching allocator's peak reservation.
 
     venv/bin/python tools/bench/pytorch_bench.py --model transformer --objective all \\
-        --vocab 65 --context 128 --batch 64 --steps 10 --threads 2
+        --vocab 65 --context 128 --batch 64 --steps 10 --threads 2 [--device cuda]
 """
 
 import argparse
@@ -36,6 +37,16 @@ class PostLNBlock(nn.Module):
         return self.ln2(x + self.drop(self.fc2(self.drop(F.relu(self.fc1(x))))))
 
 
+def causal_attention(q, k, v, p):
+    """PyTorch 2's fused attention; the same arithmetic written out on older versions."""
+    if hasattr(F, "scaled_dot_product_attention"):
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+    t = q.shape[-2]
+    scores = (q @ k.transpose(-2, -1)) / q.shape[-1] ** 0.5
+    scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool, device=q.device).triu(1), float("-inf"))
+    return F.dropout(scores.softmax(-1), p) @ v
+
+
 class GPTBlock(nn.Module):
     """nanoGPT's block: pre-LN, fused qkv, GELU MLP of 4d."""
 
@@ -51,7 +62,7 @@ class GPTBlock(nn.Module):
         b, t, d = x.shape
         q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
         q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.p if self.training else 0.0, is_causal=True)
+        y = causal_attention(q, k, v, self.p if self.training else 0.0)
         x = x + self.drop(self.proj(y.transpose(1, 2).reshape(b, t, d)))
         return x + self.drop(self.out(F.gelu(self.fc(self.ln2(x)))))
 
@@ -88,13 +99,16 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = Model(a.model, a.vocab, a.context, layers=a.layers)
+    device = torch.device(a.device)
+    model = Model(a.model, a.vocab, a.context, layers=a.layers).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=3e-4)
-    ids = torch.randint(0, a.vocab, (a.batch, a.context))
-    targets = torch.randint(0, a.vocab, (a.batch, a.context))
+    ids = torch.randint(0, a.vocab, (a.batch, a.context), device=device)
+    targets = torch.randint(0, a.vocab, (a.batch, a.context), device=device)
+    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
 
     def step():
         logits = model(ids)
@@ -105,6 +119,7 @@ def main():
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        sync()
 
     for _ in range(a.warmup):
         step()
@@ -123,6 +138,7 @@ def main():
         "step_ms": 1e3 * seconds,
         "tokens_per_s": a.batch * a.context / seconds,
         "peak_rss_mib": rss_mib,
+        "device_mib": torch.cuda.max_memory_reserved() / 2**20 if a.device == "cuda" else None,
         "params": sum(p.numel() for p in model.parameters()),
     }))
 

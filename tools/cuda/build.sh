@@ -22,15 +22,17 @@ echo "binary and tests built in $(($(date +%s) - started)) s"
 bundle=target/cuda-bundle
 rm -rf "$bundle" && mkdir -p "$bundle/data/tiny-shakespeare" "$bundle/tests/fixtures"
 cp "$bin" tools/cuda/on_gpu.sh tools/cuda/check-binary.sh tools/bench/pytorch_bench.py "$bundle/"
-python3 - "$bundle" "${tests[@]}" < target/cuda-tests.json <<'PY'
+python3 -c '
 import json, shutil, sys
 bundle, wanted = sys.argv[1], set(sys.argv[2:])
-for line in sys.stdin:
+for line in open("target/cuda-tests.json"):
     m = json.loads(line)
     name = m.get("target", {}).get("name")
     if m.get("reason") == "compiler-artifact" and m.get("executable") and name in wanted:
         shutil.copy(m["executable"], f"{bundle}/test-{name}")
-PY
+' "$bundle" "${tests[@]}"
+# Debug information is for this machine's debugger; the GPU machine gets lean executables.
+strip "$bundle/tinyarch" "$bundle"/test-*
 cp -r models experiments "$bundle/"
 cp -r tests/fixtures/reference "$bundle/tests/fixtures/"
 cp "$TINYARCH_DATA/tiny-shakespeare/input.txt" "$bundle/data/tiny-shakespeare/"

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use dfdx::prelude::*;
 
-use crate::backend::gradcheck::GradCheck;
+use crate::backend::gradcheck::{CheckDevice, GradCheck, check_device};
 use crate::backend::{Forwards, Fusion, Mode, Model, ParamStore, ops};
 use crate::ir::{self, Checked, Limits, Objective, Op};
 use crate::lang::{self, Options};
@@ -116,11 +116,15 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "a panic without a message".into())
 }
 
-fn store(checked: &Checked) -> ParamStore<f64, Cpu> {
-    ParamStore::from_specs(Cpu::seed_from_u64(0), checked.nodes.iter().flat_map(|n| n.params.iter()), 3)
+fn store(checked: &Checked) -> ParamStore<f64, CheckDevice> {
+    ParamStore::from_specs(check_device(0), checked.nodes.iter().flat_map(|n| n.params.iter()), 3)
 }
 
-fn model(checked: &Arc<Checked>, forwards: &Forwards, params: ParamStore<f64, Cpu>) -> Result<Model<f64, Cpu>, String> {
+fn model(
+    checked: &Arc<Checked>,
+    forwards: &Forwards,
+    params: ParamStore<f64, CheckDevice>,
+) -> Result<Model<f64, CheckDevice>, String> {
     Model::with_params(checked.clone(), forwards, params).map_err(|e| format!("{NO_FORWARD}: {e}"))
 }
 
@@ -153,7 +157,7 @@ fn parameters(checked: &Arc<Checked>, forwards: &Forwards) -> Result<(), String>
     let model = model(checked, forwards, params)?;
     for objective in objectives(checked) {
         let mode = Mode { train: true, fusion: Fusion::Attention };
-        let _ = model.loss::<OwnedTape<f64, Cpu>>(&ids(), &targets(objective), BATCH, objective, mode);
+        let _ = model.loss::<OwnedTape<f64, CheckDevice>>(&ids(), &targets(objective), BATCH, objective, mode);
     }
     let read = model.params.reads();
     let unread: Vec<&str> = model.params.iter().map(|(n, _)| n).filter(|n| !read.contains(*n)).collect();
@@ -170,8 +174,8 @@ fn last_position(checked: &Arc<Checked>, forwards: &Forwards) -> Result<(), Stri
     let model = model(checked, forwards, store(checked))?;
     for fusion in FUSIONS {
         let mode = Mode { train: false, fusion };
-        let all = model.forward::<OwnedTape<f64, Cpu>>(&ids(), BATCH, Objective::All, mode).as_vec(); // [B*T, V]
-        let last = model.forward::<OwnedTape<f64, Cpu>>(&ids(), BATCH, Objective::Last, mode).as_vec(); // [B, V]
+        let all = model.forward::<OwnedTape<f64, CheckDevice>>(&ids(), BATCH, Objective::All, mode).as_vec(); // [B*T, V]
+        let last = model.forward::<OwnedTape<f64, CheckDevice>>(&ids(), BATCH, Objective::Last, mode).as_vec(); // [B, V]
         let v = VOCAB as usize;
         for b in 0..BATCH {
             let full = &all[(b * CONTEXT + CONTEXT - 1) * v..(b * CONTEXT + CONTEXT) * v];
@@ -193,7 +197,7 @@ fn flops(checked: &Arc<Checked>, forwards: &Forwards) -> Result<(), String> {
         for fusion in FUSIONS {
             let mode = Mode { train: true, fusion };
             let (_, executed) = ops::count::matmul_flops(|| {
-                model.loss::<OwnedTape<f64, Cpu>>(&ids(), &targets(objective), BATCH, objective, mode)
+                model.loss::<OwnedTape<f64, CheckDevice>>(&ids(), &targets(objective), BATCH, objective, mode)
             });
             if executed != planned {
                 return Err(format!(
@@ -212,9 +216,9 @@ fn gradients(checked: &Arc<Checked>, forwards: &Forwards) -> Result<(), String> 
     for objective in objectives(checked) {
         for fusion in FUSIONS {
             let mode = Mode { train: true, fusion };
-            let loss = |p: &ParamStore<f64, Cpu>| {
+            let loss = |p: &ParamStore<f64, CheckDevice>| {
                 let model = Model::with_params(checked.clone(), forwards, p.clone()).expect("checked above");
-                model.loss::<OwnedTape<f64, Cpu>>(&ids(), &targets(objective), BATCH, objective, mode)
+                model.loss::<OwnedTape<f64, CheckDevice>>(&ids(), &targets(objective), BATCH, objective, mode)
             };
             let reports = GradCheck { seed: 11, ..GradCheck::default() }.run(&params, loss);
             let bad: Vec<String> = reports

@@ -145,6 +145,8 @@ pub type CpuTrain = OwnedTape<f32, Cpu>;
 pub type CpuCheck = OwnedTape<f64, Cpu>;
 #[cfg(feature = "cuda")]
 pub type CudaTrain = OwnedTape<f32, Cuda>;
+#[cfg(feature = "cuda")]
+pub type CudaCheck = OwnedTape<f64, Cuda>;
 
 /// Object-safe views of a layer's [`Forward`] on each device and tape tinyarch runs:
 /// implemented for every type that implements `Forward` generically.
@@ -157,6 +159,9 @@ pub trait Build {
     fn cuda_train(&self) -> &dyn Forward<f32, Cuda, CudaTrain>;
     #[cfg(feature = "cuda")]
     fn cuda_eval(&self) -> &dyn Forward<f32, Cuda, NoneTape>;
+    /// f64 on the GPU: the conformance suite and gradient checks of a CUDA build.
+    #[cfg(feature = "cuda")]
+    fn cuda_check(&self) -> &dyn Forward<f64, Cuda, CudaCheck>;
 }
 
 #[cfg(not(feature = "cuda"))]
@@ -182,7 +187,8 @@ where
         + Forward<f32, Cpu, NoneTape>
         + Forward<f64, Cpu, CpuCheck>
         + Forward<f32, Cuda, CudaTrain>
-        + Forward<f32, Cuda, NoneTape>,
+        + Forward<f32, Cuda, NoneTape>
+        + Forward<f64, Cuda, CudaCheck>,
 {
     fn cpu_train(&self) -> &dyn Forward<f32, Cpu, CpuTrain> {
         self
@@ -197,6 +203,9 @@ where
         self
     }
     fn cuda_eval(&self) -> &dyn Forward<f32, Cuda, NoneTape> {
+        self
+    }
+    fn cuda_check(&self) -> &dyn Forward<f64, Cuda, CudaCheck> {
         self
     }
 }
@@ -238,6 +247,13 @@ impl Select<f32, Cuda, CudaTrain> for On {
 impl Select<f32, Cuda, NoneTape> for On {
     fn select(layer: &dyn Build) -> &dyn Forward<f32, Cuda, NoneTape> {
         layer.cuda_eval()
+    }
+}
+
+#[cfg(feature = "cuda")]
+impl Select<f64, Cuda, CudaCheck> for On {
+    fn select(layer: &dyn Build) -> &dyn Forward<f64, Cuda, CudaCheck> {
+        layer.cuda_check()
     }
 }
 

@@ -8,6 +8,21 @@ use dfdx::prelude::*;
 
 use crate::backend::ParamStore;
 
+/// The device gradient checks and the conformance suite run on: the GPU in a CUDA build, where
+/// every fused op falls back to the composite ops, so `cargo test --features cuda` checks those.
+#[cfg(not(feature = "cuda"))]
+pub type CheckDevice = Cpu;
+#[cfg(feature = "cuda")]
+pub type CheckDevice = Cuda;
+
+/// A [`CheckDevice`] seeded with `seed`.
+pub fn check_device(seed: u64) -> CheckDevice {
+    #[cfg(not(feature = "cuda"))]
+    return Cpu::seed_from_u64(seed);
+    #[cfg(feature = "cuda")]
+    return crate::backend::cuda_device(0, seed).unwrap_or_else(|e| panic!("{e}"));
+}
+
 /// Gradient check outcome for one parameter.
 #[derive(Debug, Clone)]
 pub struct GradReport {
@@ -41,18 +56,18 @@ impl GradCheck {
     /// Checks `loss(params)` against central differences for every parameter in `params`.
     pub fn run(
         &self,
-        params: &ParamStore<f64, Cpu>,
-        loss: impl Fn(&ParamStore<f64, Cpu>) -> Tensor<Rank0, f64, Cpu, OwnedTape<f64, Cpu>>,
+        params: &ParamStore<f64, CheckDevice>,
+        loss: impl Fn(&ParamStore<f64, CheckDevice>) -> Tensor<Rank0, f64, CheckDevice, OwnedTape<f64, CheckDevice>>,
     ) -> Vec<GradReport> {
-        let fresh = |p: &ParamStore<f64, Cpu>| p.on_device(Cpu::seed_from_u64(self.seed));
-        let value = |p: &ParamStore<f64, Cpu>| loss(&fresh(p)).array();
+        let fresh = |p: &ParamStore<f64, CheckDevice>| p.on_device(check_device(self.seed));
+        let value = |p: &ParamStore<f64, CheckDevice>| loss(&fresh(p)).array();
 
         let store = fresh(params);
-        let mut grads = loss(&store).backward();
+        let grads = loss(&store).backward();
         let mut reports = Vec::new();
         let names: Vec<String> = params.iter().map(|(n, _)| n.to_string()).collect();
         for name in names {
-            let analytic = grads.get_or_alloc_mut(&store.param(&name).value).unwrap().to_vec();
+            let analytic = grads.get(&store.param(&name).value).as_vec();
             let base = params.param(&name).value.as_vec();
             let numel = base.len();
             let stride = numel.div_ceil(self.max_coords).max(1);
@@ -85,9 +100,9 @@ impl GradCheck {
     /// Runs the check and panics with every report if one fails `tol`.
     pub fn assert(
         &self,
-        params: &ParamStore<f64, Cpu>,
+        params: &ParamStore<f64, CheckDevice>,
         tol: f64,
-        loss: impl Fn(&ParamStore<f64, Cpu>) -> Tensor<Rank0, f64, Cpu, OwnedTape<f64, Cpu>>,
+        loss: impl Fn(&ParamStore<f64, CheckDevice>) -> Tensor<Rank0, f64, CheckDevice, OwnedTape<f64, CheckDevice>>,
     ) {
         let reports = self.run(params, loss);
         let bad: Vec<_> = reports.iter().filter(|r| !(r.rel_error < tol && r.max_elem_error < tol)).collect();

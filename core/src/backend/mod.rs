@@ -9,6 +9,8 @@
 //! `F` feed-forward width, `V` vocabulary, `N = B * T` rows.
 
 pub mod conformance;
+#[cfg(unix)]
+pub mod cuda_libraries;
 pub mod forward;
 pub mod gradcheck;
 pub mod kernels;
@@ -21,7 +23,9 @@ pub mod params;
 pub use forward::{Act, Build, Cx, Flow, Forward, On, Select, Tokens};
 pub use kernels::Kernels;
 pub use layers::Forwards;
-pub use model::{BuildConfig, BuildError, DeviceKind, Model, Trainer, build};
+#[cfg(feature = "cuda")]
+pub use model::cuda_device;
+pub use model::{BuildConfig, BuildError, DeviceKind, Model, Trainer, build, device_available};
 pub use ops::{Fusion, Mode};
 pub use optim::Adam;
 pub use params::ParamStore;

@@ -226,9 +226,45 @@ pub enum BuildError {
     NoCuda,
     #[error("cannot open CUDA device {0}: {1}")]
     Cuda(usize, String),
+    #[cfg(unix)]
+    #[error(transparent)]
+    CudaUnavailable(#[from] crate::backend::cuda_libraries::CudaUnavailable),
     #[error("gradient clipping is not available on CUDA yet: drop `clip` from the optimizer settings")]
     #[allow(dead_code)]
     ClipOnCuda,
+}
+
+impl BuildError {
+    /// The device asked for cannot be used here (no CUDA in this build, no driver, no GPU).
+    pub fn is_device_unavailable(&self) -> bool {
+        match self {
+            BuildError::NoCuda => true,
+            #[cfg(unix)]
+            BuildError::CudaUnavailable(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Whether `device` can be used here, checked before any work: without CUDA support, or without
+/// a driver or a device, a clear error instead of a panic deep in the CUDA library.
+pub fn device_available(device: DeviceKind) -> Result<(), BuildError> {
+    match device {
+        DeviceKind::Cpu => Ok(()),
+        #[cfg(all(feature = "cuda", unix))]
+        DeviceKind::Cuda(ordinal) => Ok(crate::backend::cuda_libraries::ensure(ordinal)?),
+        #[cfg(all(feature = "cuda", not(unix)))]
+        DeviceKind::Cuda(_) => Ok(()),
+        #[cfg(not(feature = "cuda"))]
+        DeviceKind::Cuda(_) => Err(BuildError::NoCuda),
+    }
+}
+
+/// A CUDA device, its libraries loaded and checked first.
+#[cfg(feature = "cuda")]
+pub fn cuda_device(ordinal: usize, seed: u64) -> Result<Cuda, BuildError> {
+    device_available(DeviceKind::Cuda(ordinal))?;
+    Cuda::try_build(ordinal, seed).map_err(|e| BuildError::Cuda(ordinal, format!("{e:?}")))
 }
 
 /// Builds a checked model on a device, with an optimizer: what `tinyarch run` trains.
@@ -242,7 +278,7 @@ pub fn build(checked: Arc<Checked>, config: &BuildConfig) -> Result<Box<dyn Trai
         DeviceKind::Cuda(_) if config.optimizer.clip.is_some() => Err(BuildError::ClipOnCuda),
         #[cfg(feature = "cuda")]
         DeviceKind::Cuda(ordinal) => {
-            let dev = Cuda::try_build(ordinal, config.seed).map_err(|e| BuildError::Cuda(ordinal, format!("{e:?}")))?;
+            let dev = cuda_device(ordinal, config.seed)?;
             Ok(Box::new(Trainer::new(checked, dev, config, format!("cuda:{ordinal}"))?))
         }
         #[cfg(not(feature = "cuda"))]

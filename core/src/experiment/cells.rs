@@ -179,7 +179,8 @@ mod tests {
 
     #[test]
     fn a_model_may_climb_its_own_budgets() {
-        let text = r#"(corpus: "c", models: [(file: "a.model", budgets: [1e9]), (file: "b.model")], budgets: [1e9, 1e10])"#;
+        let text =
+            r#"(corpus: "c", models: [(file: "a.model", budgets: [1e9]), (file: "b.model")], budgets: [1e9, 1e10])"#;
         let cells = expand(&Experiment::parse(text, "test").unwrap(), Path::new(".")).unwrap();
         let names: Vec<String> = cells.iter().map(Cell::name).collect();
         assert_eq!(names, ["a-last-1e9-exact-s1", "b-last-1e9-exact-s1", "b-last-1e10-exact-s1"]);

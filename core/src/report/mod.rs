@@ -3,13 +3,16 @@
 //! ```text
 //! mod     finding runs, labelling them, averaging seeds
 //! table   the study's table layout in Markdown
+//! summary what a book chapter includes: NLL by budget, each budget's leader, the tally
 //! plot    test NLL against FLOPs (with the Pareto front) and parameters, loss curves
 //! ```
 
 mod plot;
+mod summary;
 mod table;
 
 pub use plot::plot_group;
+pub use summary::REPRODUCED_WITHIN;
 pub use table::markdown;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -83,6 +86,8 @@ pub struct Row {
     /// Mean training FLOPs spent, per convention.
     pub flops: [f64; 4],
     pub steps: f64,
+    /// Mean wall time of a run, seconds (training and evaluation).
+    pub wall_seconds: f64,
     pub test_nll: Stats,
     /// Runs that did not complete (diverged) are counted here, not averaged.
     pub diverged: usize,
@@ -291,6 +296,33 @@ fn left_out(unfinished: &[PathBuf], unreadable: &[(PathBuf, String)]) -> String 
     out
 }
 
+/// Where each row's numbers come from: every run's record, relative to the report.
+fn cited(groups: &[Group], out: &Path) -> String {
+    let mut text = String::from(
+        "## Records
+
+Each row's runs, by seed: their results, settings and curves.
+
+",
+    );
+    for g in groups {
+        for row in &g.rows {
+            let links: Vec<String> = row
+                .runs
+                .iter()
+                .map(|run| {
+                    let dir = run.dir.strip_prefix(out).unwrap_or(&run.dir);
+                    let path = dir.join(train::RESULTS_FILE).to_string_lossy().replace('\\', "/");
+                    format!("[s{}]({path})", run.record.seed)
+                })
+                .collect();
+            text.push_str(&format!("- {}, `{}`, {}: {}\n", g.stem(), row.label, row.limits(), links.join(", ")));
+        }
+    }
+    text.push('\n');
+    text
+}
+
 /// Groups runs by corpus and objective, and within a group averages the seeds of each model
 /// variant and budget. Rows are ordered by first appearance of their label, then budget.
 pub fn group(runs: Vec<Run>, published: &BTreeMap<String, f64>) -> Vec<Group> {
@@ -331,6 +363,7 @@ pub fn group(runs: Vec<Run>, published: &BTreeMap<String, f64>) -> Vec<Group> {
                         params: r.params,
                         flops: [0.0; 4],
                         steps: 0.0,
+                        wall_seconds: 0.0,
                         test_nll: Stats { mean: f64::NAN, sd: None, n: 0 },
                         diverged: 0,
                         published: published
@@ -370,6 +403,7 @@ fn summarise(row: &mut Row) {
         row.flops[convention_index(c)] = row.runs.iter().map(|r| r.record.flops_used.get(c) as f64).sum::<f64>() / n;
     }
     row.steps = row.runs.iter().map(|r| r.record.steps as f64).sum::<f64>() / n;
+    row.wall_seconds = row.runs.iter().map(|r| r.record.wall_seconds).sum::<f64>() / n;
     let nlls: Vec<f64> = row.runs.iter().filter_map(|r| r.record.test_nll).filter(|x| x.is_finite()).collect();
     row.diverged = row.runs.iter().filter(|r| r.record.status == Status::Diverged).count();
     if let Some(stats) = Stats::of(&nlls) {
@@ -380,8 +414,73 @@ fn summarise(row: &mut Row) {
 /// Files a report wrote.
 #[derive(Debug, Default)]
 pub struct Written {
+    /// `report.md`; `summary.md` is beside it.
     pub table: PathBuf,
     pub plots: Vec<PathBuf>,
+}
+
+/// The folder, inside a report's, that holds the records it was computed from.
+pub const RECORDS_DIR: &str = "records";
+
+/// Copies what every finished run under `roots` was and gave (its settings, model text, results
+/// and loss curve; not its weights) into `out/records`, each under its path below its root,
+/// with the experiment file: a report computed from that copy can be committed with it, and
+/// computed again from it. Returns the copy's folder.
+pub fn keep_records(roots: &[PathBuf], out: &Path) -> Result<PathBuf, ReportError> {
+    let records = out.join(RECORDS_DIR);
+    let write_error =
+        |path: &Path, e: std::io::Error| ReportError::Write { path: path.to_path_buf(), message: e.to_string() };
+    let found = collect(roots)?;
+    // The copy replaces the last one, so it holds these runs and no others; it can neither be
+    // an input nor sit inside one (a second report would count its runs twice).
+    std::fs::create_dir_all(out).map_err(|e| write_error(out, e))?;
+    let records_real = out.canonicalize().map_err(|e| write_error(out, e))?.join(RECORDS_DIR);
+    let overlaps = |root: &PathBuf| {
+        root.canonicalize().is_ok_and(|root| root.starts_with(&records_real) || records_real.starts_with(&root))
+    };
+    if let Some(root) = roots.iter().find(|r| overlaps(r)) {
+        return Err(ReportError::Write {
+            path: root.clone(),
+            message: format!(
+                "`{}` and the kept records (`{}`) overlap: give `--out` a folder outside the runs, or report from \
+                 the records without `--keep-records`",
+                root.display(),
+                records.display()
+            ),
+        });
+    }
+    if records.exists() {
+        std::fs::remove_dir_all(&records).map_err(|e| write_error(&records, e))?;
+    }
+    for root in roots {
+        let experiment = root.join(EXPERIMENT_FILE);
+        if experiment.is_file() {
+            std::fs::create_dir_all(&records).map_err(|e| write_error(&records, e))?;
+            std::fs::copy(&experiment, records.join(EXPERIMENT_FILE)).map_err(|e| write_error(&records, e))?;
+        }
+    }
+    for run in &found.runs {
+        let relative = roots.iter().find_map(|r| run.dir.strip_prefix(r).ok()).unwrap_or(&run.dir);
+        if relative.is_absolute() || relative.as_os_str().is_empty() {
+            return Err(ReportError::Write {
+                path: run.dir.clone(),
+                message: "a run folder given by itself cannot be kept: give the folder above it".into(),
+            });
+        }
+        let dest = records.join(relative);
+        std::fs::create_dir_all(&dest).map_err(|e| write_error(&dest, e))?;
+        let entries =
+            std::fs::read_dir(&run.dir).map_err(|e| ReportError::Read { path: run.dir.clone(), source: e })?;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let keep = [train::CONFIG_FILE, train::RESULTS_FILE, train::CURVE_FILE].iter().any(|f| name == *f)
+                || Path::new(&name).extension().is_some_and(|e| e == "model");
+            if keep && entry.path().is_file() {
+                std::fs::copy(entry.path(), dest.join(&name)).map_err(|e| write_error(&dest, e))?;
+            }
+        }
+    }
+    Ok(records)
 }
 
 /// Reads the runs under `roots` and writes `report.md` and the plots into `out`.
@@ -405,6 +504,8 @@ pub fn write(roots: &[PathBuf], out: &Path) -> Result<(Written, String), ReportE
         }
         written.plots.extend(plots);
     }
+    text.push_str(&cited(&groups, out));
     train::write_atomic(&written.table, text.as_bytes())?;
+    train::write_atomic(&out.join("summary.md"), summary::markdown(&groups).as_bytes())?;
     Ok((written, text))
 }

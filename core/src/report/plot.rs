@@ -61,6 +61,16 @@ pub fn plot_group(group: &Group, out: &Path) -> Result<Vec<PathBuf>, ReportError
     let what = format!("{} ({}), objective {}", group.corpus, group.tokenizer, group.objective);
     let rows = || group.rows.iter().filter(|r| r.test_nll.n > 0);
     let labels = labels(group);
+    // Budgets charged for every position are drawn on that axis; all others on the exact one.
+    let axis = if group.rows.iter().all(|r| r.convention == Convention::Dense) {
+        Convention::Dense
+    } else {
+        Convention::Exact
+    };
+    let axis_desc = |what: &str| match axis {
+        Convention::Dense => format!("{what}, dense count: every position (log scale)"),
+        _ => format!("{what}, exact count (log scale)"),
+    };
     let by_label = |x: &dyn Fn(&Row) -> f64| -> Vec<Series> {
         labels
             .iter()
@@ -77,10 +87,10 @@ pub fn plot_group(group: &Group, out: &Path) -> Result<Vec<PathBuf>, ReportError
         (
             "nll-vs-flops",
             Figure {
-                title: format!("Test NLL against training FLOPs (exact) — {what}"),
-                x_desc: "training FLOPs, exact count (log scale)".into(),
+                title: format!("Test NLL against training FLOPs ({axis}) — {what}"),
+                x_desc: axis_desc("training FLOPs"),
                 y_desc: "test NLL (nats)".into(),
-                series: by_label(&|r| r.flops(Convention::Exact)),
+                series: by_label(&|r| r.flops(axis)),
                 lines: true,
                 pareto: true,
             },
@@ -100,9 +110,9 @@ pub fn plot_group(group: &Group, out: &Path) -> Result<Vec<PathBuf>, ReportError
             "curves",
             Figure {
                 title: format!("Validation NLL during training — {what}"),
-                x_desc: "training FLOPs, exact count (log scale)".into(),
+                x_desc: axis_desc("training FLOPs"),
                 y_desc: "validation NLL (nats)".into(),
-                series: curves(group),
+                series: curves(group, axis),
                 lines: true,
                 pareto: false,
             },
@@ -136,8 +146,8 @@ fn labels(group: &Group) -> Vec<String> {
     labels
 }
 
-/// The validation curve of each row's first seed, on the exact FLOP axis.
-fn curves(group: &Group) -> Vec<Series> {
+/// The validation curve of each row's first seed, on the `axis` convention's FLOPs.
+fn curves(group: &Group, axis: Convention) -> Vec<Series> {
     let several_budgets = |label: &str| group.rows.iter().filter(|r| r.label == label).count() > 1;
     group
         .rows
@@ -145,9 +155,9 @@ fn curves(group: &Group) -> Vec<Series> {
         .filter_map(|row| {
             let run = row.runs.first()?;
             let r = &run.record;
-            // The curve counts FLOPs in the budget's convention; rescale to exact.
+            // The curve counts FLOPs in the budget's convention; rescale to the axis's.
             let per = r.flops_per_sample.get(r.convention) as f64;
-            let scale = if per > 0.0 { r.flops_per_sample.get(Convention::Exact) as f64 / per } else { 1.0 };
+            let scale = if per > 0.0 { r.flops_per_sample.get(axis) as f64 / per } else { 1.0 };
             let points: Vec<_> = run
                 .curve
                 .iter()

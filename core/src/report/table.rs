@@ -15,11 +15,11 @@ pub fn markdown(groups: &[Group]) -> String {
             g.corpus, g.split_set, g.tokenizer, g.objective
         ));
         out.push_str(&format!(
-            "| model | budget | params | FLOPs exact | FLOPs dense | FLOPs Kaplan | FLOPs paper | steps | test NLL | perplexity | {} | seeds |",
+            "| model | budget | params | FLOPs exact | FLOPs dense | FLOPs Kaplan | FLOPs paper | steps | test NLL | perplexity | {} | seeds | wall s |",
             g.bits_unit()
         ));
         out.push_str(if with_published { " published | difference |\n" } else { "\n" });
-        out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         out.push_str(if with_published { "---:|---:|\n" } else { "\n" });
         for row in &g.rows {
             out.push_str(&row_line(row, with_published));
@@ -47,7 +47,7 @@ fn row_line(row: &Row, with_published: bool) -> String {
         row.runs.len().to_string()
     };
     let mut line = format!(
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
         row.label,
         row.limits(),
         thousands(row.params),
@@ -60,6 +60,7 @@ fn row_line(row: &Row, with_published: bool) -> String {
         if finite { format!("{:.2}", nll.mean.exp()) } else { dash() },
         if finite { format!("{:.3}", nll.mean / std::f64::consts::LN_2) } else { dash() },
         seeds,
+        thousands(row.wall_seconds.round() as u64),
     );
     if with_published {
         match row.published {

@@ -12,6 +12,15 @@ use tinyarch::data::Objective;
 use tinyarch::units::human;
 
 use crate::ModelArgs;
+use crate::run::DeviceArg;
+
+/// What to time, and where.
+pub struct Options {
+    pub objective: Objective,
+    pub steps: usize,
+    pub warmup: usize,
+    pub device: DeviceArg,
+}
 
 /// The PyTorch benchmark, built in so that `bench` works from any folder.
 const PYTORCH_SCRIPT: &str = include_str!("../../../tools/bench/pytorch_bench.py");
@@ -23,17 +32,18 @@ struct Torch {
     step_ms: f64,
     tokens_per_s: f64,
     peak_rss_mib: f64,
+    #[serde(default)]
+    device_mib: Option<f64>,
 }
 
 pub fn run(
     checked: Checked,
     model: &ModelArgs,
-    objective: Objective,
-    steps: usize,
-    warmup: usize,
+    options: &Options,
     pytorch: Option<PathBuf>,
     script: Option<&Path>,
 ) -> ExitCode {
+    let Options { objective, steps, warmup, device } = *options;
     if objective == Objective::All && checked.summary.predicted_tokens == 1 {
         eprintln!("error: `{}` predicts one token per window: use `--objective last`", checked.graph.name);
         return ExitCode::FAILURE;
@@ -43,17 +53,33 @@ pub fn run(
     let context = checked.graph.context.size;
     let vocab = checked.graph.vocab.size;
     let config = BenchConfig { objective, batch: model.batch as usize, steps, warmup, fusion: Fusion::Attention };
-    let gemm = gemm_rate(1024, 5);
-    let ours = training_step(Arc::new(checked), &config);
+    let on_gpu = matches!(device, DeviceArg::Cuda);
+    // The CPU's GEMM rate is the ceiling on the CPU; a GPU's is not measured here.
+    let gemm = if on_gpu { f64::NAN } else { gemm_rate(1024, 5) };
+    let ours = match training_step(Arc::new(checked), &config, device.into()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let device_name = if on_gpu { "cuda" } else { "cpu" };
     let objective_name = if objective == Objective::All { "all" } else { "last" };
     println!(
-        "`{name}`, objective {objective_name}, batch {}, context {context}: {} FLOPs per step (exact); GEMM {gemm:.0} GFLOP/s",
+        "`{name}`, objective {objective_name}, batch {}, context {context}, on {device_name}: {} FLOPs per step (exact){}",
         config.batch,
         human(ours.flops_per_step),
+        if on_gpu { String::new() } else { format!("; GEMM {gemm:.0} GFLOP/s") },
     );
     println!(
-        "  {:<22} {:>9} {:>10} {:>8} {:>10} {:>13}",
-        "", "step ms", "tokens/s", "GFLOP/s", "% of GEMM", "peak RSS MiB"
+        "  {:<22} {:>9} {:>10} {:>8} {:>10} {:>13}{}",
+        "",
+        "step ms",
+        "tokens/s",
+        "GFLOP/s",
+        "% of GEMM",
+        "peak RSS MiB",
+        if on_gpu { "  GPU MiB" } else { "" }
     );
     row("tinyarch", &ours, gemm);
     let Some(python) = pytorch else { return ExitCode::SUCCESS };
@@ -68,7 +94,7 @@ pub fn run(
         .args(["--model", &name, "--objective", objective_name, "--layers", &layers])
         .args(["--vocab", &vocab.to_string(), "--context", &context.to_string()])
         .args(["--batch", &config.batch.to_string(), "--steps", &steps.to_string(), "--warmup", &warmup.to_string()])
-        .args(["--threads", &rayon::current_num_threads().to_string()])
+        .args(["--threads", &rayon::current_num_threads().to_string(), "--device", device_name])
         .stdin(if script.is_some() { Stdio::null() } else { Stdio::piped() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -104,23 +130,22 @@ pub fn run(
         flops_per_step: ours.flops_per_step,
         gflops: ours.flops_per_step as f64 / seconds / 1e9,
         peak_rss_mib: torch.peak_rss_mib,
+        device_mib: torch.device_mib,
     };
     row(&torch.framework, &theirs, gemm);
-    println!(
-        "  ratio tinyarch / PyTorch: tokens/s {:.2}x, peak RSS {:.2}x",
-        ours.tokens_per_s / theirs.tokens_per_s,
-        ours.peak_rss_mib / theirs.peak_rss_mib
-    );
+    let memory = match (ours.device_mib, theirs.device_mib) {
+        (Some(a), Some(b)) => format!("GPU memory {:.2}x", a / b),
+        _ => format!("peak RSS {:.2}x", ours.peak_rss_mib / theirs.peak_rss_mib),
+    };
+    println!("  ratio tinyarch / PyTorch: tokens/s {:.2}x, {memory}", ours.tokens_per_s / theirs.tokens_per_s);
     ExitCode::SUCCESS
 }
 
 fn row(label: &str, r: &BenchResult, gemm: f64) {
+    let share = if gemm.is_nan() { "-".to_string() } else { format!("{:.0}%", 100.0 * r.gflops / gemm) };
+    let device = r.device_mib.map_or(String::new(), |m| format!(" {m:>8.0}"));
     println!(
-        "  {label:<22} {:>9.1} {:>10.0} {:>8.1} {:>9.0}% {:>13.0}",
-        r.step_ms,
-        r.tokens_per_s,
-        r.gflops,
-        100.0 * r.gflops / gemm,
-        r.peak_rss_mib
+        "  {label:<22} {:>9.1} {:>10.0} {:>8.1} {share:>10} {:>13.0}{device}",
+        r.step_ms, r.tokens_per_s, r.gflops, r.peak_rss_mib
     );
 }

@@ -67,6 +67,10 @@ pub struct ReportArgs {
     /// Where `report.md` and the plots go; default the first folder.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Copy the runs' records (settings, model text, results and curves; not weights) into
+    /// `OUT/records`, and report from that copy: a report to commit with its evidence.
+    #[arg(long, requires = "out")]
+    keep_records: bool,
 }
 
 /// Runs `tinyarch sweep`.
@@ -92,6 +96,11 @@ pub fn sweep(args: SweepArgs) -> ExitCode {
         Ok(e) => e,
         Err(e) => return fail(&e),
     };
+    if !args.dry_run
+        && let Err(code) = super::run::require_device(args.device)
+    {
+        return code;
+    }
     let locator = Locator::from_env(args.data.as_deref());
     let base = args.file.parent().map(PathBuf::from).unwrap_or_default();
     let out = args.out.clone().unwrap_or_else(|| {
@@ -295,7 +304,18 @@ fn fail(e: &ExperimentError) -> ExitCode {
 /// Runs `tinyarch report`.
 pub fn report(args: ReportArgs) -> ExitCode {
     let out = args.out.clone().unwrap_or_else(|| args.dirs[0].clone());
-    match tinyarch::report::write(&args.dirs, &out) {
+    let dirs = if args.keep_records {
+        match tinyarch::report::keep_records(&args.dirs, &out) {
+            Ok(records) => vec![records],
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        args.dirs.clone()
+    };
+    match tinyarch::report::write(&dirs, &out) {
         Ok((written, text)) => {
             print!("{text}");
             println!("wrote {} and {} plot files", written.table.display(), written.plots.len());

@@ -12,6 +12,7 @@ Exit status:
   0    success
   1    an error: a model that does not check, a run that did not complete, missing or corrupt data
   2    wrong command-line arguments
+  3    the device asked for cannot be used here: no CUDA in this build, no driver, or no GPU
   130  stopped by Ctrl-C (SIGINT); what was complete is saved (run the same command again to go on)
   143  stopped by SIGTERM (a scheduler stopping the job), likewise; a second signal exits at once
 
@@ -64,7 +65,8 @@ A cell whose folder holds a finished record with the same settings is not traine
 pub const REPORT: &str = "\
 Examples:
   tinyarch report runs/study
-  tinyarch report runs/study runs/extra --out reports/combined";
+  tinyarch report runs/study runs/extra --out reports/combined
+  tinyarch report runs/iso-flop --out book/src/reports/iso-flop --keep-records";
 
 pub const BENCH: &str = "\
 Examples:

@@ -131,6 +131,9 @@ enum Command {
         /// The PyTorch benchmark script; by default the copy built into tinyarch.
         #[arg(long, value_name = "SCRIPT")]
         pytorch_script: Option<PathBuf>,
+        /// Where both frameworks train (`cuda` needs a CUDA build of tinyarch).
+        #[arg(long, value_enum, default_value_t = run::DeviceArg::Cpu)]
+        device: run::DeviceArg,
     },
     /// Format model files in the canonical layout (the book's "Editing .model files" has the rules).
     #[command(after_long_help = help::FMT)]
@@ -330,10 +333,14 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Bench { file, model, objective, steps, warmup, pytorch, pytorch_script } => {
+        Command::Bench { file, model, objective, steps, warmup, pytorch, pytorch_script, device } => {
+            if let Err(code) = run::require_device(device) {
+                return code;
+            }
             match model.compile(&file) {
                 Ok(checked) => {
-                    bench::run(checked, &model, objective.into(), steps, warmup, pytorch, pytorch_script.as_deref())
+                    let options = bench::Options { objective: objective.into(), steps, warmup, device };
+                    bench::run(checked, &model, &options, pytorch, pytorch_script.as_deref())
                 }
                 Err(d) => {
                     report(&d);
@@ -546,6 +553,7 @@ mod tests {
             "  0 ",
             "  1 ",
             "  2 ",
+            "  3 ",
             "  130 ",
             "TINYARCH_DATA",
             "TINYARCH_CACHE",

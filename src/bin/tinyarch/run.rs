@@ -156,8 +156,23 @@ impl From<DeviceArg> for Device {
     }
 }
 
+/// The exit status when the device asked for cannot be used here.
+pub const DEVICE_UNAVAILABLE: u8 = 3;
+
+/// Checks that `device` is usable before any work: no CUDA in this build, no driver or no GPU
+/// is an error with exit status 3.
+pub fn require_device(device: DeviceArg) -> Result<(), ExitCode> {
+    tinyarch::backend::device_available(device.into()).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(if e.is_device_unavailable() { DEVICE_UNAVAILABLE } else { 1 })
+    })
+}
+
 /// Runs `tinyarch run`.
 pub fn run(args: RunArgs) -> ExitCode {
+    if let Err(code) = require_device(args.device) {
+        return code;
+    }
     train::set_checkpoint_interval(args.checkpoint_every);
     if let Err(e) = interrupt::install() {
         eprintln!("warning: {e}; a signal will stop without writing results");
@@ -391,6 +406,9 @@ fn restore(dir: &Path, dataset: &Dataset, device: DeviceArg) -> Result<api::Rest
 
 /// Runs `tinyarch eval`.
 pub fn eval(args: EvalArgs) -> ExitCode {
+    if let Err(code) = require_device(args.device) {
+        return code;
+    }
     let _ = interrupt::install();
     let locator = Locator::from_env(args.data.as_deref());
     let config = match api::read_config(&args.dir.join(train::CONFIG_FILE)) {
@@ -452,6 +470,9 @@ pub fn eval(args: EvalArgs) -> ExitCode {
 
 /// Runs `tinyarch sample`.
 pub fn sample(args: SampleArgs) -> ExitCode {
+    if let Err(code) = require_device(args.device) {
+        return code;
+    }
     let locator = Locator::from_env(args.data.as_deref());
     let config = match api::read_config(&args.dir.join(train::CONFIG_FILE)) {
         Ok(c) => c,

@@ -1,0 +1,200 @@
+//! A report's summary (`summary.md`), the part a book chapter includes: no links and no plots,
+//! so it reads the same wherever it is included.
+//!
+//! - Where the runs climb a ladder of budgets: test NLL by model and budget, and at each budget
+//!   the leader, its margin over the runner-up, and that margin against the seeds' spread.
+//! - Elsewhere: one line per model with its test NLL over seeds, steps and wall time.
+//! - Where the experiment gives published values: the difference from each, and a tally of those
+//!   reproduced within [`REPRODUCED_WITHIN`], between `ANCHOR: tally` markers that mdBook's
+//!   `{{#include file:tally}}` can pick out.
+
+use super::{Group, Row, Stats};
+use crate::units::{sci, thousands};
+
+/// The largest difference from a published test NLL, in nats, still called a reproduction.
+pub const REPRODUCED_WITHIN: f64 = 0.05;
+
+/// The summary of `groups`.
+pub fn markdown(groups: &[Group]) -> String {
+    let mut out = String::new();
+    let mut tally: Vec<(String, f64)> = Vec::new();
+    for g in groups {
+        out.push_str(&format!(
+            "#### {} ({} split, {}), objective `{}`\n\n",
+            g.corpus, g.split_set, g.tokenizer, g.objective
+        ));
+        if budgets(g).len() > 1 {
+            out.push_str(&ladder(g));
+        } else {
+            out.push_str(&lines(g));
+        }
+        for row in &g.rows {
+            if let (Some(p), true) = (row.published, row.test_nll.n > 0) {
+                tally.push((format!("{} ({})", row.label, g.corpus), row.test_nll.mean - p));
+            }
+        }
+    }
+    if !tally.is_empty() {
+        out.push_str(&tally_text(&tally));
+    }
+    out
+}
+
+fn nll(s: &Stats) -> String {
+    match (s.n, s.sd) {
+        (0, _) => "-".into(),
+        (_, Some(sd)) => format!("{:.3} ± {:.3}", s.mean, sd),
+        (_, None) => format!("{:.3}", s.mean),
+    }
+}
+
+/// A budget and its convention (`1e12 exact`): one column of the ladder.
+type Budget = (f64, String);
+
+/// The distinct budgets of a group, ascending.
+fn budgets(g: &Group) -> Vec<Budget> {
+    let mut out: Vec<Budget> = Vec::new();
+    for r in &g.rows {
+        if let Some(b) = r.budget
+            && !out.iter().any(|(x, c)| *x == b && *c == r.convention.name())
+        {
+            out.push((b, r.convention.name().to_string()));
+        }
+    }
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out
+}
+
+fn labels(g: &Group) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for r in &g.rows {
+        if !out.contains(&r.label.as_str()) {
+            out.push(&r.label);
+        }
+    }
+    out
+}
+
+/// Test NLL by model and budget, the best of each budget in bold; then each budget's leader.
+fn ladder(g: &Group) -> String {
+    let budgets = budgets(g);
+    let mut out = String::from("Test NLL (nats), mean ± sd over seeds, at each training-FLOP budget:\n\n| model |");
+    for (b, c) in &budgets {
+        out.push_str(&format!(" {} {c} |", sci(*b)));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---:|".repeat(budgets.len()));
+    out.push('\n');
+    let ranked: Vec<Vec<&Row>> = budgets.iter().map(|b| ranking(g, b)).collect();
+    for label in labels(g) {
+        out.push_str(&format!("| {label} |"));
+        for (i, b) in budgets.iter().enumerate() {
+            let text = match cell(g, label, b) {
+                Some(r) if r.test_nll.n > 0 => {
+                    let best = ranked[i].first().is_some_and(|first| first.label == label);
+                    if best { format!("**{}**", nll(&r.test_nll)) } else { nll(&r.test_nll) }
+                }
+                Some(_) => "diverged".into(),
+                None => "-".into(),
+            };
+            out.push_str(&format!(" {text} |"));
+        }
+        out.push('\n');
+    }
+    out.push_str(
+        "\nThe leader at each budget, its margin over the runner-up, and the margin in standard errors \
+         (Welch's t over the seeds; below about 2, the seeds do not separate them):\n\n\
+         | budget | leader | runner-up | margin (nats) | standard error | t | seeds |\n\
+         |---|---|---|---:|---:|---:|---:|\n",
+    );
+    for (b, rows) in budgets.iter().zip(&ranked) {
+        let [first, second, ..] = rows.as_slice() else { continue };
+        let (a, c) = (&first.test_nll, &second.test_nll);
+        let margin = c.mean - a.mean;
+        let se = match (a.sd, c.sd) {
+            (Some(x), Some(y)) => Some((x * x / a.n as f64 + y * y / c.n as f64).sqrt()),
+            _ => None,
+        };
+        let (se_text, t_text) = match se {
+            Some(se) if se > 0.0 => (format!("{se:.3}"), format!("{:.1}", margin / se)),
+            _ => ("-".into(), "-".into()),
+        };
+        out.push_str(&format!(
+            "| {} {} | {} | {} | {margin:.3} | {se_text} | {t_text} | {} and {} |\n",
+            sci(b.0),
+            b.1,
+            first.label,
+            second.label,
+            a.n,
+            c.n
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+/// The row of `label` at budget `b`.
+fn cell<'g>(g: &'g Group, label: &str, b: &Budget) -> Option<&'g Row> {
+    g.rows.iter().find(|r| r.label == label && r.budget == Some(b.0) && r.convention.name() == b.1)
+}
+
+/// The rows of one budget that have a test NLL, best first.
+fn ranking<'g>(g: &'g Group, b: &Budget) -> Vec<&'g Row> {
+    let mut rows: Vec<&Row> =
+        labels(g).into_iter().filter_map(|l| cell(g, l, b)).filter(|r| r.test_nll.n > 0).collect();
+    rows.sort_by(|x, y| x.test_nll.mean.total_cmp(&y.test_nll.mean));
+    rows
+}
+
+/// One line per row: model, limits, size, test NLL, and the published value where known.
+fn lines(g: &Group) -> String {
+    let published = g.rows.iter().any(|r| r.published.is_some());
+    let mut out = String::from("| model | limits | params | steps | test NLL | seeds | wall s |");
+    out.push_str(if published { " published | difference |\n" } else { "\n" });
+    out.push_str("|---|---|---:|---:|---:|---:|---:|");
+    out.push_str(if published { "---:|---:|\n" } else { "\n" });
+    for r in &g.rows {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            r.label,
+            r.limits(),
+            thousands(r.params),
+            thousands(r.steps.round() as u64),
+            nll(&r.test_nll),
+            r.runs.len(),
+            thousands(r.wall_seconds.round() as u64)
+        ));
+        if published {
+            match (r.published, r.test_nll.n > 0) {
+                (Some(p), true) => out.push_str(&format!(" {p} | {:+.3} |", r.test_nll.mean - p)),
+                (Some(p), false) => out.push_str(&format!(" {p} | - |")),
+                (None, _) => out.push_str(" - | - |"),
+            }
+        }
+        out.push('\n');
+    }
+    out.push('\n');
+    out
+}
+
+/// How many published values are reproduced, and every miss.
+fn tally_text(tally: &[(String, f64)]) -> String {
+    let within = tally.iter().filter(|(_, d)| d.abs() <= REPRODUCED_WITHIN).count();
+    let misses: Vec<String> = tally
+        .iter()
+        .filter(|(_, d)| d.abs() > REPRODUCED_WITHIN)
+        .map(|(label, d)| format!("{label} {d:+.3}"))
+        .collect();
+    let mut out = String::from("<!-- ANCHOR: tally -->\n");
+    out.push_str(&format!(
+        "**{within} of {}** published test NLLs reproduced within ±{REPRODUCED_WITHIN} nats",
+        tally.len()
+    ));
+    if misses.is_empty() {
+        out.push_str(".\n");
+    } else {
+        out.push_str(&format!("; outside: {}.\n", misses.join(", ")));
+    }
+    out.push_str("<!-- ANCHOR_END: tally -->\n");
+    out
+}
