@@ -75,10 +75,46 @@ fn labels(g: &Group) -> Vec<&str> {
     out
 }
 
+/// What one window costs each model in every convention, and how far the study's estimate is
+/// from the two exact counts.
+fn per_window(g: &Group) -> String {
+    let mut out = String::from(
+        "Training FLOPs per window:\n\n| model | params | exact | dense | paper | paper / exact | paper / dense |\n\
+         |---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for label in labels(g) {
+        let Some(run) = g.rows.iter().filter(|r| r.label == label).find_map(|r| r.runs.first()) else { continue };
+        let f = &run.record.flops_per_sample;
+        let ratio = |a: u128, b: u128| if b == 0 { "-".to_string() } else { significant(a as f64 / b as f64, 3) };
+        let count = |n: u128| thousands(u64::try_from(n).unwrap_or(u64::MAX));
+        out.push_str(&format!(
+            "| {label} | {} | {} | {} | {} | {} | {} |\n",
+            thousands(run.record.params),
+            count(f.exact),
+            count(f.dense),
+            count(f.paper),
+            ratio(f.paper, f.exact),
+            ratio(f.paper, f.dense)
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+/// `x` to `digits` significant digits, without an exponent (`2.25`, `0.325`, `43.0`).
+fn significant(x: f64, digits: i32) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let decimals = (digits - 1 - x.abs().log10().floor() as i32).max(0) as usize;
+    format!("{x:.decimals$}")
+}
+
 /// Test NLL by model and budget, the best of each budget in bold; then each budget's leader.
 fn ladder(g: &Group) -> String {
     let budgets = budgets(g);
-    let mut out = String::from("Test NLL (nats), mean ± sd over seeds, at each training-FLOP budget:\n\n| model |");
+    let mut out = per_window(g);
+    out.push_str("Test NLL (nats), mean ± sd over seeds, at each training-FLOP budget:\n\n| model |");
     for (b, c) in &budgets {
         out.push_str(&format!(" {} {c} |", sci(*b)));
     }
@@ -197,4 +233,17 @@ fn tally_text(tally: &[(String, f64)]) -> String {
     }
     out.push_str("<!-- ANCHOR_END: tally -->\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::significant;
+
+    #[test]
+    fn ratios_keep_three_significant_digits() {
+        assert_eq!(significant(59_293_952.0 / 26_395_392.0, 3), "2.25");
+        assert_eq!(significant(59_293_952.0 / 182_550_528.0, 3), "0.325");
+        assert_eq!(significant(274_776_320.0 / 6_389_760.0, 3), "43.0");
+        assert_eq!(significant(1234.6, 3), "1235");
+    }
 }
