@@ -14,6 +14,9 @@
 //! - `layers.md` is exactly what `tinyarch layers --markdown` prints.
 //! - Links to other files of the book (and their `#anchors`) resolve, and every chapter is in
 //!   `SUMMARY.md` or included by one.
+//! - A chapter that says `<!-- numbers: from reports -->` types no result by hand: every number
+//!   in its prose with three or more significant digits (`2.016`, `430,785`, `5.55e13`) appears
+//!   in a generated report or fragment (`book/src/reports/**/*.md`) or an experiment file.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -467,4 +470,86 @@ fn every_chapter_is_in_the_summary_or_included() {
         .map(|c| c.name.display().to_string())
         .collect();
     assert!(orphans.is_empty(), "chapters neither in SUMMARY.md nor included: {orphans:?}");
+}
+
+/// The marker of a chapter whose numbers all come from generated reports.
+const FROM_REPORTS: &str = "<!-- numbers: from reports -->";
+
+/// Numbers of a text that carry a result: three or more significant digits, or thousands
+/// separators, or an exponent. Code blocks and `{{#include}}` lines are left out: their text is
+/// checked where it is generated.
+fn result_numbers(text: &str) -> Vec<String> {
+    let mut prose = String::new();
+    let mut in_code = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+        } else if !in_code && !line.contains("{{#include") {
+            prose.push_str(line);
+            prose.push('\n');
+        }
+    }
+    let chars: Vec<char> = prose.chars().collect();
+    let mut numbers = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let starts = chars[i].is_ascii_digit() && (i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_'));
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < chars.len() {
+            let c = chars[j];
+            let joins = (c == ',' || c == '.') && chars.get(j + 1).is_some_and(char::is_ascii_digit);
+            let exponent = c == 'e' && chars.get(j + 1).is_some_and(|n| n.is_ascii_digit() || *n == '-' || *n == '+');
+            let sign = (c == '-' || c == '+') && j > i && chars[j - 1] == 'e';
+            if c.is_ascii_digit() || joins || exponent || sign {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let token: String = chars[i..j].iter().collect();
+        let digits = token.split(['e', 'E']).next().unwrap_or("").chars().filter(char::is_ascii_digit).count();
+        let significant = token.trim_start_matches(['0', '.']).chars().filter(char::is_ascii_digit).count();
+        if token.contains(',') || token.contains('e') || (token.contains('.') && significant >= 3 && digits >= 3) {
+            numbers.push(token);
+        }
+        i = j;
+    }
+    numbers
+}
+
+#[test]
+fn chapters_marked_from_reports_type_no_result_by_hand() {
+    let mut sources = String::new();
+    let mut add = |path: &Path| sources.push_str(&std::fs::read_to_string(path).unwrap());
+    for chapter in chapters().iter().filter(|c| c.name.starts_with("reports")) {
+        add(&src().join(&chapter.name));
+    }
+    for entry in std::fs::read_dir(root().join("experiments")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "ron") {
+            add(&path);
+        }
+    }
+    let marked: Vec<Chapter> = chapters().into_iter().filter(|c| c.text.contains(FROM_REPORTS)).collect();
+    assert!(!marked.is_empty(), "no chapter is marked `{FROM_REPORTS}`");
+    let mut failures = Vec::new();
+    for chapter in &marked {
+        for number in result_numbers(&chapter.text) {
+            if !sources.contains(&number) {
+                failures.push(format!("{}: `{number}` is in no report or experiment file", chapter.name.display()));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} numbers typed by hand:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn result_numbers_are_the_ones_that_carry_a_result() {
+    let text = "The MLP (hidden 256) reached 2.327 at 1e12, with 4,285,377 parameters and 5.55e13 FLOPs; \
+                0.05 nats, 3 seeds, p2.5, 12.5 and arXiv 2512.20877.\n```\n9.999\n```\n{{#include a.md}} 7.777\n";
+    assert_eq!(result_numbers(text), ["2.327", "1e12", "4,285,377", "5.55e13", "12.5", "2512.20877"]);
 }
