@@ -23,7 +23,9 @@ pub fn markdown(groups: &[Group]) -> String {
             "#### {} ({} split, {}), objective `{}`\n\n",
             g.corpus, g.split_set, g.tokenizer, g.objective
         ));
-        if budgets(g).len() > 1 {
+        // A ladder is several budgets that models share; budgets of whole epochs differ per model.
+        let shared = budgets(g).iter().any(|b| labels(g).iter().filter(|l| cell(g, l, b).is_some()).count() > 1);
+        if budgets(g).len() > 1 && shared {
             out.push_str(&ladder(g));
         } else {
             out.push_str(&lines(g));
