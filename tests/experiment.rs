@@ -158,6 +158,27 @@ fn sweep_shards_resume_and_report() {
         assert_eq!(u32::from_be_bytes(png[20..24].try_into().unwrap()), 640);
     }
     assert_eq!(plots.len(), 12, "3 plots x 2 formats x 2 objectives: {plots:?}");
+
+    // Kept records: each run's settings, model text, results and curve, no weights; the report
+    // made from them cites them and equals the one made from the runs.
+    let kept_dir = s.dir.0.join("kept");
+    let records = tinyarch::report::keep_records(std::slice::from_ref(&whole), &kept_dir).unwrap();
+    let kept = records.join("tiny-shakespeare/bigram-last-1e9-exact-s1");
+    let mut files: Vec<String> =
+        fs::read_dir(&kept).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    files.sort();
+    assert_eq!(files, ["curve.jsonl", "model.model", "results.jsonl", "run.ron"]);
+    assert!(records.join(experiment::EXPERIMENT_FILE).is_file());
+    let (_, from_records) = tinyarch::report::write(std::slice::from_ref(&records), &kept_dir).unwrap();
+    assert!(
+        from_records.contains("[s1](records/tiny-shakespeare/bigram-last-1e9-exact-s1/results.jsonl)"),
+        "{from_records}"
+    );
+    let tables = |t: &str| t.split("### Plots").next().unwrap().to_string();
+    assert_eq!(tables(&from_records), tables(&text));
+    // Records kept inside the runs they copy would be read as runs next time: refused.
+    let err = tinyarch::report::keep_records(std::slice::from_ref(&whole), &whole).unwrap_err();
+    assert!(err.to_string().contains("overlap"), "{err}");
 }
 
 #[test]
