@@ -97,3 +97,22 @@ fn first_results(dir: &Path) -> PathBuf {
     }
     dir.join("none")
 }
+
+/// The comparison with the independent PyTorch twin (`book/src/reports/twin/comparison.md`) is
+/// what `tools/reference/compare_twin.py` computes from the twin's results and tinyarch's
+/// committed records. It needs only Python's standard library.
+#[test]
+fn the_twin_comparison_is_computed_from_its_inputs() {
+    let root = common::repo_dir();
+    let script = root.join("tools/reference/compare_twin.py");
+    let output = match std::process::Command::new("python3").arg(&script).arg("--check").current_dir(&root).output() {
+        Ok(output) => output,
+        Err(e) => panic!("this test needs python3 (standard library only): {e}"),
+    };
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
