@@ -59,6 +59,17 @@ pub struct Group {
 }
 
 impl Group {
+    /// The rows' labels, each once, in the order of the rows.
+    pub fn labels(&self) -> Vec<&str> {
+        let mut labels: Vec<&str> = Vec::new();
+        for r in &self.rows {
+            if !labels.contains(&r.label.as_str()) {
+                labels.push(&r.label);
+            }
+        }
+        labels
+    }
+
     /// File-name stem of the group's plots: `tiny-shakespeare-last`.
     pub fn stem(&self) -> String {
         format!("{}-{}", self.corpus, self.objective)
@@ -99,6 +110,15 @@ impl Row {
     pub fn flops(&self, convention: Convention) -> f64 {
         self.flops[convention_index(convention)]
     }
+
+    /// The `published | difference |` cells of a table row.
+    pub fn published_cells(&self) -> String {
+        match self.published {
+            Some(p) if self.test_nll.n > 0 => format!(" {p} | {:+.3} |", self.test_nll.mean - p),
+            Some(p) => format!(" {p} | - |"),
+            None => " - | - |".into(),
+        }
+    }
 }
 
 fn convention_index(c: Convention) -> usize {
@@ -120,6 +140,15 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// `2.016 ± 0.012`, `2.016` for one value, `-` for none.
+    pub fn text(&self) -> String {
+        match (self.n, self.sd) {
+            (0, _) => "-".into(),
+            (_, Some(sd)) => format!("{:.3} ± {:.3}", self.mean, sd),
+            (_, None) => format!("{:.3}", self.mean),
+        }
+    }
+
     /// `None` for no values.
     pub fn of(values: &[f64]) -> Option<Stats> {
         let n = values.len();

@@ -60,7 +60,7 @@ pub fn plot_group(group: &Group, out: &Path) -> Result<Vec<PathBuf>, ReportError
     let stem = group.stem();
     let what = format!("{} ({}), objective {}", group.corpus, group.tokenizer, group.objective);
     let rows = || group.rows.iter().filter(|r| r.test_nll.n > 0);
-    let labels = labels(group);
+    let labels = group.labels();
     // Budgets charged for every position are drawn on that axis; all others on the exact one.
     let axis = if group.rows.iter().all(|r| r.convention == Convention::Dense) {
         Convention::Dense
@@ -76,9 +76,9 @@ pub fn plot_group(group: &Group, out: &Path) -> Result<Vec<PathBuf>, ReportError
             .iter()
             .map(|label| {
                 let mut points: Vec<_> =
-                    rows().filter(|r| &r.label == label).map(|r| (x(r), r.test_nll.mean, r.test_nll.sd)).collect();
+                    rows().filter(|r| r.label == *label).map(|r| (x(r), r.test_nll.mean, r.test_nll.sd)).collect();
                 points.sort_by(|a, b| a.0.total_cmp(&b.0));
-                Series { label: label.clone(), points }
+                Series { label: label.to_string(), points }
             })
             .filter(|s| !s.points.is_empty())
             .collect()
@@ -133,17 +133,6 @@ pub fn plot_group(group: &Group, out: &Path) -> Result<Vec<PathBuf>, ReportError
         written.push(png);
     }
     Ok(written)
-}
-
-/// Labels in the order of the group's rows.
-fn labels(group: &Group) -> Vec<String> {
-    let mut labels: Vec<String> = Vec::new();
-    for r in &group.rows {
-        if !labels.contains(&r.label) {
-            labels.push(r.label.clone());
-        }
-    }
-    labels
 }
 
 /// The validation curve of each row's first seed, on the `axis` convention's FLOPs.

@@ -8,7 +8,8 @@
 //!   reproduced within [`REPRODUCED_WITHIN`], between `ANCHOR: tally` markers that mdBook's
 //!   `{{#include file:tally}}` can pick out.
 
-use super::{Group, Row, Stats};
+use super::{Group, Row};
+use crate::ir::Convention;
 use crate::units::{sci, thousands};
 
 /// The largest difference from a published test NLL, in nats, still called a reproduction.
@@ -24,7 +25,7 @@ pub fn markdown(groups: &[Group]) -> String {
             g.corpus, g.split_set, g.tokenizer, g.objective
         ));
         // A ladder is several budgets that models share; budgets of whole epochs differ per model.
-        let shared = budgets(g).iter().any(|b| labels(g).iter().filter(|l| cell(g, l, b).is_some()).count() > 1);
+        let shared = budgets(g).iter().any(|b| g.labels().iter().filter(|l| cell(g, l, b).is_some()).count() > 1);
         if budgets(g).len() > 1 && shared {
             out.push_str(&ladder(g));
         } else {
@@ -42,38 +43,20 @@ pub fn markdown(groups: &[Group]) -> String {
     out
 }
 
-fn nll(s: &Stats) -> String {
-    match (s.n, s.sd) {
-        (0, _) => "-".into(),
-        (_, Some(sd)) => format!("{:.3} ± {:.3}", s.mean, sd),
-        (_, None) => format!("{:.3}", s.mean),
-    }
-}
-
 /// A budget and its convention (`1e12 exact`): one column of the ladder.
-type Budget = (f64, String);
+type Budget = (f64, Convention);
 
 /// The distinct budgets of a group, ascending.
 fn budgets(g: &Group) -> Vec<Budget> {
     let mut out: Vec<Budget> = Vec::new();
     for r in &g.rows {
         if let Some(b) = r.budget
-            && !out.iter().any(|(x, c)| *x == b && *c == r.convention.name())
+            && !out.contains(&(b, r.convention))
         {
-            out.push((b, r.convention.name().to_string()));
+            out.push((b, r.convention));
         }
     }
     out.sort_by(|a, b| a.0.total_cmp(&b.0));
-    out
-}
-
-fn labels(g: &Group) -> Vec<&str> {
-    let mut out: Vec<&str> = Vec::new();
-    for r in &g.rows {
-        if !out.contains(&r.label.as_str()) {
-            out.push(&r.label);
-        }
-    }
     out
 }
 
@@ -84,7 +67,7 @@ fn per_window(g: &Group) -> String {
         "Training FLOPs per window:\n\n| model | params | exact | dense | paper | paper / exact | paper / dense |\n\
          |---|---:|---:|---:|---:|---:|---:|\n",
     );
-    for label in labels(g) {
+    for label in g.labels() {
         let Some(run) = g.rows.iter().filter(|r| r.label == label).find_map(|r| r.runs.first()) else { continue };
         let f = &run.record.flops_per_sample;
         let ratio = |a: u128, b: u128| if b == 0 { "-".to_string() } else { significant(a as f64 / b as f64, 3) };
@@ -124,13 +107,13 @@ fn ladder(g: &Group) -> String {
     out.push_str(&"---:|".repeat(budgets.len()));
     out.push('\n');
     let ranked: Vec<Vec<&Row>> = budgets.iter().map(|b| ranking(g, b)).collect();
-    for label in labels(g) {
+    for label in g.labels() {
         out.push_str(&format!("| {label} |"));
         for (i, b) in budgets.iter().enumerate() {
             let text = match cell(g, label, b) {
                 Some(r) if r.test_nll.n > 0 => {
                     let best = ranked[i].first().is_some_and(|first| first.label == label);
-                    if best { format!("**{}**", nll(&r.test_nll)) } else { nll(&r.test_nll) }
+                    if best { format!("**{}**", r.test_nll.text()) } else { r.test_nll.text() }
                 }
                 Some(_) => "diverged".into(),
                 None => "-".into(),
@@ -173,13 +156,13 @@ fn ladder(g: &Group) -> String {
 
 /// The row of `label` at budget `b`.
 fn cell<'g>(g: &'g Group, label: &str, b: &Budget) -> Option<&'g Row> {
-    g.rows.iter().find(|r| r.label == label && r.budget == Some(b.0) && r.convention.name() == b.1)
+    g.rows.iter().find(|r| r.label == label && r.budget == Some(b.0) && r.convention == b.1)
 }
 
 /// The rows of one budget that have a test NLL, best first.
 fn ranking<'g>(g: &'g Group, b: &Budget) -> Vec<&'g Row> {
     let mut rows: Vec<&Row> =
-        labels(g).into_iter().filter_map(|l| cell(g, l, b)).filter(|r| r.test_nll.n > 0).collect();
+        g.labels().into_iter().filter_map(|l| cell(g, l, b)).filter(|r| r.test_nll.n > 0).collect();
     rows.sort_by(|x, y| x.test_nll.mean.total_cmp(&y.test_nll.mean));
     rows
 }
@@ -198,16 +181,12 @@ fn lines(g: &Group) -> String {
             r.limits(),
             thousands(r.params),
             thousands(r.steps.round() as u64),
-            nll(&r.test_nll),
+            r.test_nll.text(),
             r.runs.len(),
             thousands(r.wall_seconds.round() as u64)
         ));
         if published {
-            match (r.published, r.test_nll.n > 0) {
-                (Some(p), true) => out.push_str(&format!(" {p} | {:+.3} |", r.test_nll.mean - p)),
-                (Some(p), false) => out.push_str(&format!(" {p} | - |")),
-                (None, _) => out.push_str(" - | - |"),
-            }
+            out.push_str(&r.published_cells());
         }
         out.push('\n');
     }

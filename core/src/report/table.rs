@@ -33,14 +33,7 @@ fn row_line(row: &Row, with_published: bool) -> String {
     let nll = &row.test_nll;
     let finite = nll.n > 0;
     let dash = || "-".to_string();
-    let nll_text = if finite {
-        match nll.sd {
-            Some(sd) => format!("{:.3} ± {:.3}", nll.mean, sd),
-            None => format!("{:.3}", nll.mean),
-        }
-    } else {
-        dash()
-    };
+    let nll_text = nll.text();
     let seeds = if row.diverged > 0 {
         format!("{} ({} diverged)", row.runs.len(), row.diverged)
     } else {
@@ -63,11 +56,7 @@ fn row_line(row: &Row, with_published: bool) -> String {
         thousands(row.wall_seconds.round() as u64),
     );
     if with_published {
-        match row.published {
-            Some(p) if finite => line.push_str(&format!(" {p} | {:+.3} |", nll.mean - p)),
-            Some(p) => line.push_str(&format!(" {p} | - |")),
-            None => line.push_str(" - | - |"),
-        }
+        line.push_str(&row.published_cells());
     }
     line.push('\n');
     line
