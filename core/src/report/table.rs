@@ -5,7 +5,8 @@ use crate::ir::Convention;
 use crate::units::{sci, thousands};
 
 /// One Markdown table per group: model, parameters, FLOPs in each convention, test NLL (mean
-/// ± sd over seeds), perplexity and bits per token, and the published value where known.
+/// ± sd over seeds), perplexity and bits per token, and the published value where known. Each
+/// table sits between mdBook anchors named [`anchor`], so a chapter can include it alone.
 pub fn markdown(groups: &[Group]) -> String {
     let mut out = String::new();
     for g in groups {
@@ -14,6 +15,7 @@ pub fn markdown(groups: &[Group]) -> String {
             "## {} ({} split, {}), objective `{}`\n\n",
             g.corpus, g.split_set, g.tokenizer, g.objective
         ));
+        out.push_str(&format!("<!-- ANCHOR: {} -->\n", anchor(g)));
         out.push_str(&format!(
             "| model | budget | params | FLOPs exact | FLOPs dense | FLOPs Kaplan | FLOPs paper | steps | test NLL | perplexity | {} | seeds | wall s |",
             g.bits_unit()
@@ -24,9 +26,17 @@ pub fn markdown(groups: &[Group]) -> String {
         for row in &g.rows {
             out.push_str(&row_line(row, with_published));
         }
-        out.push('\n');
+        out.push_str(&format!("<!-- ANCHOR_END: {} -->\n\n", anchor(g)));
     }
     out
+}
+
+/// The name of a group's table anchor: `table-tiny-shakespeare-last`. mdBook's anchor names
+/// take letters, digits, `_` and `-` only, so a corpus named after a file has its dots replaced.
+pub fn anchor(g: &Group) -> String {
+    let stem: String =
+        g.stem().chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' }).collect();
+    format!("table-{stem}")
 }
 
 fn row_line(row: &Row, with_published: bool) -> String {
