@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use tinyarch::backend::{BuildConfig, DeviceKind, build};
-use tinyarch::data::Objective;
+use tinyarch::data::{Objective, Sampler, SamplerConfig};
 use tinyarch::train::{
     self, EvalProtocol, ModelSource, OptimizerConfig, RunConfig, RunRecord, Silent, Status, TrainProtocol,
 };
@@ -85,5 +85,37 @@ fn the_same_seed_gives_bit_identical_results() {
         // GPU reductions may add in a different order from one run to the next.
         assert!((a.test_nll.unwrap() - b.test_nll.unwrap()).abs() < 1e-4);
         assert!((a.valid_nll.unwrap() - b.valid_nll.unwrap()).abs() < 1e-4);
+    }
+}
+
+/// Every model in `models/`, freshly initialised, scores about as well as a uniform guess: a
+/// model that starts several nats above it (a head tied to N(0, 1) embeddings does) is cut off by
+/// the divergence check before it has learned anything.
+#[test]
+fn every_zoo_model_starts_near_a_uniform_guess() {
+    let data = shakespeare();
+    let uniform = (data.vocab_size() as f64).ln();
+    let mut files = Vec::new();
+    for dir in ["models", "models/study"] {
+        for entry in std::fs::read_dir(repo_dir().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "model") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 6, "the zoo has its models: {files:?}");
+    for file in &files {
+        let options = Options { vocab: Some(data.vocab_size() as u64), overrides: vec![format!("context={CONTEXT}")] };
+        let checked = Arc::new(check_file(file, &options).unwrap());
+        let mut model = build(checked, &BuildConfig { device: device(), ..BuildConfig::cpu(1) }).unwrap();
+        let sampler = Sampler::new(&data.valid, SamplerConfig::study_eval_windows(CONTEXT, 32, 256)).unwrap();
+        let nll = train::evaluate(model.as_mut(), &sampler, None).unwrap().token_mean();
+        assert!(
+            (nll - uniform).abs() < 1.0,
+            "{}: initial NLL {nll:.3}, a uniform guess's is {uniform:.3}",
+            file.display()
+        );
     }
 }
