@@ -64,6 +64,15 @@ fn every_committed_report_is_computed_from_its_records() {
 }
 
 #[test]
+fn a_pruned_model_is_plotted_against_both_counts() {
+    // Self-attention under `last` computes one query: its exact count is a seventh of its dense one.
+    let report = common::repo_dir().join("book/src/reports/iso-flop-dense");
+    let svg = std::fs::read_to_string(report.join("tiny-shakespeare-last-nll-vs-flops-both.svg")).unwrap();
+    assert!(svg.contains("exact count") && svg.contains("dense count"), "both axes are drawn");
+    assert!(std::fs::read_to_string(report.join("report.md")).unwrap().contains("nll-vs-flops-both.svg"));
+}
+
+#[test]
 fn a_record_edited_by_hand_changes_the_report() {
     let report = &reports()[0];
     let committed = std::fs::read_to_string(report.join("report.md")).unwrap();

@@ -11,6 +11,8 @@ use crate::ir::Convention;
 use crate::units::sci;
 
 const SIZE: (u32, u32) = (960, 640);
+/// Two charts side by side.
+const PAIR_SIZE: (u32, u32) = (1600, 640);
 const FONT: &str = "sans-serif";
 
 /// Colours that stay apart in print and for the common colour-vision deficiencies (Okabe-Ito).
@@ -55,7 +57,9 @@ struct Figure {
     pareto: bool,
 }
 
-/// Writes the group's three plots, each as SVG and PNG, and returns their paths.
+/// Writes the group's three plots, each as SVG and PNG, and returns their paths. Where some
+/// model's graph is pruned (its exact count is below its dense one), a fourth plot sets the test
+/// NLL against both counts side by side: the same runs, charged two ways.
 pub fn plot_group(group: &Group, out: &Path) -> Result<Vec<PathBuf>, ReportError> {
     let stem = group.stem();
     let what = format!("{} ({}), objective {}", group.corpus, group.tokenizer, group.objective);
@@ -118,19 +122,36 @@ pub fn plot_group(group: &Group, out: &Path) -> Result<Vec<PathBuf>, ReportError
             },
         ),
     ];
+    let pruned = rows().any(|r| r.flops(Convention::Exact) < r.flops(Convention::Dense));
+    let both = pruned.then(|| {
+        [Convention::Exact, Convention::Dense].map(|c| Figure {
+            title: format!("Charged {} — {what}", if c == Convention::Exact { "as run" } else { "for every position" }),
+            x_desc: format!("training FLOPs, {c} count (log scale)"),
+            y_desc: "test NLL (nats)".into(),
+            series: by_label(&|r| r.flops(c)),
+            lines: true,
+            pareto: true,
+        })
+    });
     register_font().map_err(|message| ReportError::Write { path: out.to_path_buf(), message })?;
     let mut written = Vec::new();
-    for (name, figure) in &figures {
-        if figure.series.is_empty() {
-            continue;
+    let mut write = |name: &str, size: (u32, u32), figures: &[&Figure]| -> Result<(), ReportError> {
+        for ext in ["svg", "png"] {
+            let path = out.join(format!("{stem}-{name}.{ext}"));
+            let drawn = match ext {
+                "svg" => draw(SVGBackend::new(&path, size).into_drawing_area(), figures),
+                _ => draw(BitMapBackend::new(&path, size).into_drawing_area(), figures),
+            };
+            drawn.map_err(|message| ReportError::Write { path: path.clone(), message })?;
+            written.push(path);
         }
-        let svg = out.join(format!("{stem}-{name}.svg"));
-        let failed = |path: PathBuf| move |message: String| ReportError::Write { path, message };
-        draw(SVGBackend::new(&svg, SIZE).into_drawing_area(), figure).map_err(failed(svg.clone()))?;
-        let png = out.join(format!("{stem}-{name}.png"));
-        draw(BitMapBackend::new(&png, SIZE).into_drawing_area(), figure).map_err(failed(png.clone()))?;
-        written.push(svg);
-        written.push(png);
+        Ok(())
+    };
+    for (name, figure) in figures.iter().filter(|(_, f)| !f.series.is_empty()) {
+        write(name, SIZE, &[figure])?;
+    }
+    if let Some([exact, dense]) = both.as_ref().filter(|b| !b[0].series.is_empty()) {
+        write("nll-vs-flops-both", PAIR_SIZE, &[exact, dense])?;
     }
     Ok(written)
 }
@@ -163,9 +184,17 @@ fn curves(group: &Group, axis: Convention) -> Vec<Series> {
         .collect()
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, figure: &Figure) -> Result<(), String> {
+/// Draws the figures side by side on one white canvas.
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, figures: &[&Figure]) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    for (area, figure) in root.split_evenly((1, figures.len())).into_iter().zip(figures) {
+        chart(&area, figure)?;
+    }
+    root.present().map_err(|e| e.to_string())
+}
+
+fn chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, figure: &Figure) -> Result<(), String> {
     let error = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    root.fill(&WHITE).map_err(error)?;
     let all = || figure.series.iter().flat_map(|s| s.points.iter());
     let (mut x_min, mut x_max) = all().fold((f64::INFINITY, 0.0f64), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
     let (mut y_min, mut y_max) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
@@ -179,7 +208,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, figure: &Figure) -> Re
     y_min -= pad;
     y_max += pad;
 
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(root)
         .caption(&figure.title, (FONT, 20))
         .margin(16)
         .x_label_area_size(48)
@@ -233,8 +262,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, figure: &Figure) -> Re
         .border_style(RGBColor(180, 180, 180))
         .position(SeriesLabelPosition::UpperRight)
         .draw()
-        .map_err(error)?;
-    root.present().map_err(error)
+        .map_err(error)
 }
 
 /// The points that no cheaper point beats: sorted by cost, each lower than all before it.
