@@ -141,6 +141,13 @@ fn sweep_shards_resume_and_report() {
     for label in ["| bigram | 1e9 exact |", "| linear context=8 | 1e9 exact |", "| linear context=16 | 1e9 exact |"] {
         assert!(text.contains(label), "no row `{label}` in\n{text}");
     }
+    // The summary sets the linear model's two contexts against each other over the two seeds.
+    let summary = fs::read_to_string(report_dir.join("summary.md")).unwrap();
+    assert!(summary.contains("| linear | context 8 → 16 | "), "{summary}");
+    assert!(
+        !summary.lines().any(|l| l.starts_with("| bigram |") && l.contains('→')),
+        "the bigram varies nothing:\n{summary}"
+    );
     assert!(text.contains(" ± "), "{text}");
     assert!(text.contains("| 3.3 |"), "the published value is missing:\n{text}");
     assert_eq!(fs::read_to_string(&written.table).unwrap(), text);

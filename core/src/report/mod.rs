@@ -149,6 +149,13 @@ impl Stats {
         }
     }
 
+    /// The standard error of `other.mean - self.mean` (Welch's), where both have a spread.
+    pub fn standard_error(&self, other: &Stats) -> Option<f64> {
+        let (a, b) = (self.sd?, other.sd?);
+        let se = (a * a / self.n as f64 + b * b / other.n as f64).sqrt();
+        (se > 0.0).then_some(se)
+    }
+
     /// `None` for no values.
     pub fn of(values: &[f64]) -> Option<Stats> {
         let n = values.len();

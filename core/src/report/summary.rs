@@ -3,7 +3,9 @@
 //!
 //! - Where the runs climb a ladder of budgets: test NLL by model and budget, and at each budget
 //!   the leader, its margin over the runner-up, and that margin against the seeds' spread.
-//! - Elsewhere: one line per model with its test NLL over seeds, steps and wall time.
+//! - Elsewhere: one line per model with its test NLL over seeds, steps and wall time; where a
+//!   model is varied in one setting (`transformer layers=2`, `layers=3`, ...), what each step of
+//!   the setting changes, against the seeds' spread and against the published change.
 //! - Where the experiment gives published values: the difference from each, and a tally of those
 //!   reproduced within [`REPRODUCED_WITHIN`], between `ANCHOR: tally` markers that mdBook's
 //!   `{{#include file:tally}}` can pick out.
@@ -30,6 +32,7 @@ pub fn markdown(groups: &[Group]) -> String {
             out.push_str(&ladder(g));
         } else {
             out.push_str(&lines(g));
+            out.push_str(&effects(g));
         }
         for row in &g.rows {
             if let (Some(p), true) = (row.published, row.test_nll.n > 0) {
@@ -132,13 +135,9 @@ fn ladder(g: &Group) -> String {
         let [first, second, ..] = rows.as_slice() else { continue };
         let (a, c) = (&first.test_nll, &second.test_nll);
         let margin = c.mean - a.mean;
-        let se = match (a.sd, c.sd) {
-            (Some(x), Some(y)) => Some((x * x / a.n as f64 + y * y / c.n as f64).sqrt()),
-            _ => None,
-        };
-        let (se_text, t_text) = match se {
-            Some(se) if se > 0.0 => (format!("{se:.3}"), format!("{:.1}", margin / se)),
-            _ => ("-".into(), "-".into()),
+        let (se_text, t_text) = match a.standard_error(c) {
+            Some(se) => (format!("{se:.3}"), format!("{:.1}", margin / se)),
+            None => ("-".into(), "-".into()),
         };
         out.push_str(&format!(
             "| {} {} | {} | {} | {margin:.3} | {se_text} | {t_text} | {} and {} |\n",
@@ -150,6 +149,73 @@ fn ladder(g: &Group) -> String {
             c.n
         ));
     }
+    out.push('\n');
+    out
+}
+
+/// A row label's model and its one varied setting: `transformer layers=3` gives
+/// (`transformer`, `layers`, `3`).
+fn varied(label: &str) -> Option<(&str, &str, &str)> {
+    let (model, setting) = label.split_once(' ')?;
+    let (name, value) = setting.split_once('=')?;
+    (!value.contains(' ')).then_some((model, name, value))
+}
+
+/// For each model varied in one setting, each value against the one before it: the change in
+/// test NLL, its standard error and Welch's t over the seeds, and the published change. An
+/// effect is *reproduced* when the seeds separate it (|t| ≥ 2) in the published direction, and
+/// *contradicted* when they separate it in the other.
+fn effects(g: &Group) -> String {
+    // Each varied setting's rows, in the order of first appearance, its values in ascending order.
+    let mut sweeps: Vec<((&str, &str), Vec<(&str, &Row)>)> = Vec::new();
+    for row in &g.rows {
+        let Some((model, name, value)) = varied(&row.label) else { continue };
+        match sweeps.iter_mut().find(|(key, _)| *key == (model, name)) {
+            Some((_, rows)) => rows.push((value, row)),
+            None => sweeps.push(((model, name), vec![(value, row)])),
+        }
+    }
+    let mut lines = Vec::new();
+    for ((model, name), mut rows) in sweeps {
+        if rows.iter().all(|(v, _)| v.parse::<f64>().is_ok()) {
+            rows.sort_by(|a, b| a.0.parse::<f64>().unwrap().total_cmp(&b.0.parse::<f64>().unwrap()));
+        }
+        for pair in rows.windows(2) {
+            let [(prev_value, prev), (value, row)] = pair else { continue };
+            let (a, b) = (&prev.test_nll, &row.test_nll);
+            if a.n == 0 || b.n == 0 {
+                continue;
+            }
+            let change = b.mean - a.mean;
+            let se = a.standard_error(b);
+            let t = se.map(|se| change / se);
+            let published = prev.published.zip(row.published).map(|(p, q)| q - p);
+            let verdict = match (t, published) {
+                (None, _) => "one seed: no spread",
+                (Some(t), _) if t.abs() < 2.0 => "not separated by the seeds",
+                (Some(_), None) => "separated",
+                (Some(t), Some(p)) if (t > 0.0) == (p > 0.0) => "reproduced",
+                (Some(_), Some(_)) => "contradicted",
+            };
+            lines.push(format!(
+                "| {model} | {name} {prev_value} → {value} | {change:+.3} | {} | {} | {} | {verdict} |\n",
+                se.map_or("-".into(), |se| format!("{se:.3}")),
+                t.map_or("-".into(), |t| format!("{t:+.1}")),
+                published.map_or("-".into(), |p| format!("{p:+.4}")),
+            ));
+        }
+    }
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "What each step of a varied setting changes in test NLL (negative: better), against the seeds' \
+         spread (Welch's t) and the published change; an effect is reproduced when |t| ≥ 2 in the \
+         published direction:\n\n\
+         | model | setting | change | standard error | t | published change | verdict |\n\
+         |---|---|---:|---:|---:|---:|---|\n",
+    );
+    out.extend(lines);
     out.push('\n');
     out
 }
@@ -218,7 +284,14 @@ fn tally_text(tally: &[(String, f64)]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::significant;
+    use super::{significant, varied};
+
+    #[test]
+    fn a_label_names_its_one_varied_setting() {
+        assert_eq!(varied("transformer layers=3"), Some(("transformer", "layers", "3")));
+        assert_eq!(varied("transformer"), None);
+        assert_eq!(varied("mlp hidden=128 p=0.1"), None);
+    }
 
     #[test]
     fn ratios_keep_three_significant_digits() {
