@@ -166,8 +166,10 @@ fn varied(label: &str) -> Option<(&str, &str, &str)> {
 /// effect is *reproduced* when the seeds separate it (|t| ≥ 2) in the published direction, and
 /// *contradicted* when they separate it in the other.
 fn effects(g: &Group) -> String {
-    // Each varied setting's rows, in the order of first appearance, its values in ascending order.
-    let mut sweeps: Vec<((&str, &str), Vec<(&str, &Row)>)> = Vec::new();
+    // A model's varied setting, and its rows by value: in the order of first appearance, values
+    // in ascending order.
+    type Sweep<'g> = ((&'g str, &'g str), Vec<(&'g str, &'g Row)>);
+    let mut sweeps: Vec<Sweep> = Vec::new();
     for row in &g.rows {
         let Some((model, name, value)) = varied(&row.label) else { continue };
         match sweeps.iter_mut().find(|(key, _)| *key == (model, name)) {
