@@ -360,7 +360,8 @@ Each row's runs, by seed: their results, settings and curves.
 }
 
 /// Groups runs by corpus and objective, and within a group averages the seeds of each model
-/// variant and budget. Rows are ordered by first appearance of their label, then budget.
+/// variant and budget. Rows are ordered by label, numbers by value (`context=32` before
+/// `context=128`), then by budget.
 pub fn group(runs: Vec<Run>, published: &BTreeMap<String, f64>) -> Vec<Group> {
     type GroupKey = (String, String, String, String);
     let mut groups: Vec<(GroupKey, Vec<Run>)> = Vec::new();
@@ -375,12 +376,13 @@ pub fn group(runs: Vec<Run>, published: &BTreeMap<String, f64>) -> Vec<Group> {
     groups
         .into_iter()
         .map(|((corpus, split_set, tokenizer, objective), members)| {
-            let labels: Vec<String> = members.iter().fold(Vec::new(), |mut seen, r| {
+            let mut labels: Vec<String> = members.iter().fold(Vec::new(), |mut seen, r| {
                 if !seen.contains(&r.label) {
                     seen.push(r.label.clone());
                 }
                 seen
             });
+            labels.sort_by(|a, b| natural(a).cmp(&natural(b)));
             let mut rows: Vec<Row> = Vec::new();
             for run in members {
                 let r = &run.record;
@@ -422,6 +424,19 @@ pub fn group(runs: Vec<Run>, published: &BTreeMap<String, f64>) -> Vec<Group> {
             Group { corpus, split_set, tokenizer, objective, rows }
         })
         .collect()
+}
+
+/// A label's sort key: its runs of digits compared as numbers, the rest as text.
+fn natural(label: &str) -> Vec<(String, u128)> {
+    let mut key = Vec::new();
+    let mut chars = label.chars().peekable();
+    while chars.peek().is_some() {
+        let text: String = std::iter::from_fn(|| chars.next_if(|c| !c.is_ascii_digit())).collect();
+        let digits: String = std::iter::from_fn(|| chars.next_if(char::is_ascii_digit)).collect();
+        let value = if digits.is_empty() { 0 } else { digits.parse().unwrap_or(u128::MAX) };
+        key.push((text, value));
+    }
+    key
 }
 
 impl Row {
@@ -544,4 +559,19 @@ pub fn write(roots: &[PathBuf], out: &Path) -> Result<(Written, String), ReportE
     train::write_atomic(&written.table, text.as_bytes())?;
     train::write_atomic(&out.join("summary.md"), summary::markdown(&groups).as_bytes())?;
     Ok((written, text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::natural;
+
+    #[test]
+    fn labels_sort_by_the_values_they_vary() {
+        let mut labels = ["linear context=128", "linear context=32", "linear", "mlp hidden=512", "linear context=64"];
+        labels.sort_by(|a, b| natural(a).cmp(&natural(b)));
+        assert_eq!(
+            labels,
+            ["linear", "linear context=32", "linear context=64", "linear context=128", "mlp hidden=512"]
+        );
+    }
 }

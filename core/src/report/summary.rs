@@ -26,9 +26,12 @@ pub fn markdown(groups: &[Group]) -> String {
             "#### {} ({} split, {}), objective `{}`\n\n",
             g.corpus, g.split_set, g.tokenizer, g.objective
         ));
-        // A ladder is several budgets that models share; budgets of whole epochs differ per model.
-        let shared = budgets(g).iter().any(|b| g.labels().iter().filter(|l| cell(g, l, b).is_some()).count() > 1);
-        if budgets(g).len() > 1 && shared {
+        // A ladder is models climbing budgets they share; budgets of whole epochs differ per model,
+        // and variants of one size share theirs without climbing.
+        let budgets = budgets(g);
+        let shared = budgets.iter().any(|b| g.labels().iter().filter(|l| cell(g, l, b).is_some()).count() > 1);
+        let climbs = g.labels().iter().any(|l| budgets.iter().filter(|b| cell(g, l, b).is_some()).count() > 1);
+        if shared && climbs {
             out.push_str(&ladder(g));
         } else {
             out.push_str(&lines(g));
