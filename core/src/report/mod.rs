@@ -382,7 +382,7 @@ pub fn group(runs: Vec<Run>, published: &BTreeMap<String, f64>) -> Vec<Group> {
                 }
                 seen
             });
-            labels.sort_by(|a, b| natural(a).cmp(&natural(b)));
+            labels.sort_by_key(|l| natural(l));
             let mut rows: Vec<Row> = Vec::new();
             for run in members {
                 let r = &run.record;
@@ -568,7 +568,7 @@ mod tests {
     #[test]
     fn labels_sort_by_the_values_they_vary() {
         let mut labels = ["linear context=128", "linear context=32", "linear", "mlp hidden=512", "linear context=64"];
-        labels.sort_by(|a, b| natural(a).cmp(&natural(b)));
+        labels.sort_by_key(|l| natural(l));
         assert_eq!(
             labels,
             ["linear", "linear context=32", "linear context=64", "linear context=128", "mlp hidden=512"]
