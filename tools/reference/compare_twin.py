@@ -32,8 +32,10 @@ from pathlib import Path
 
 MODELS = ["linear", "mlp", "self_attention", "transformer"]
 STEPS_PER_EPOCH = 782  # 50,000 windows in batches of 64: 781 full batches and one of 16
+SWEEP_STEPS_PER_EPOCH = 469  # 30,000 windows in batches of 64: 468 full batches and one of 48
 TWIN_DIR = Path("experiments/results/twin")
 RECORDS_DIR = Path("book/src/reports/study-main/records/tiny-shakespeare")
+SWEEP_RECORDS_DIR = Path("book/src/reports/study-sweeps/records/tiny-shakespeare")
 STUDY_LOGS = Path("tools/reference/study_logs.json")
 DEFAULT_OUT = Path("book/src/reports/twin/comparison.md")
 WALL_NOTE = (
@@ -232,21 +234,21 @@ def cell_model(prefix):
     return prefix[: prefix.index("=")].rsplit("_", 1)[0]
 
 
-def epoch_losses(curve):
+def epoch_losses(curve, steps_per_epoch=STEPS_PER_EPOCH):
     """{epoch: (mean train loss over its steps, validation NLL)} from a tinyarch curve."""
     train = {}
     valid_at = {}
     for r in curve:
         step = r["step"]
-        train.setdefault((step - 1) // STEPS_PER_EPOCH + 1, []).append(r["train_loss"])
+        train.setdefault((step - 1) // steps_per_epoch + 1, []).append(r["train_loss"])
         if r.get("valid_nll") is not None:
             valid_at[step] = r["valid_nll"]
     valid_seq = [valid_at[s] for s in sorted(valid_at)]
     epochs = {}
     for e in sorted(set(train) | set(range(1, len(valid_seq) + 1))):
         losses = train.get(e, [])
-        t = mean(losses) if len(losses) == STEPS_PER_EPOCH else None  # only whole epochs
-        v = valid_at.get(STEPS_PER_EPOCH * e)
+        t = mean(losses) if len(losses) == steps_per_epoch else None  # only whole epochs
+        v = valid_at.get(steps_per_epoch * e)
         if v is None and e <= len(valid_seq):
             v = valid_seq[e - 1]
         epochs[e] = (t, v)
@@ -278,6 +280,37 @@ def load_tinyarch(root):
             "epochs": epoch_losses(read_jsonl(curve)) if curve.is_file() else {},
         }
     return out
+
+
+def load_sweeps(root):
+    """tinyarch's sweep runs as {label: [{epoch: (train, valid)}, ...]}, one entry per seed.
+
+    A label is the study's log name: `linear context=32`, `attention heads=2`."""
+    out = {}
+    folder = root / SWEEP_RECORDS_DIR
+    for cell in sorted(folder.iterdir()) if folder.is_dir() else []:
+        m = re.fullmatch(r"(.+)-last-.*-s(\d+)", cell.name)
+        curve = cell / "curve.jsonl"
+        if not m or not curve.is_file() or not (cell / "results.jsonl").is_file():
+            continue
+        model = cell_model(m.group(1))
+        setting = m.group(1)[len(model) + 1:]
+        label = f"{'attention' if model == 'self_attention' else model} {setting}"
+        out.setdefault(label, []).append(epoch_losses(read_jsonl(curve), SWEEP_STEPS_PER_EPOCH))
+    return out
+
+
+def load_study_sweeps(root):
+    """The study's sweep logs as {label: {epoch: (train, valid)}}."""
+    path = root / STUDY_LOGS
+    if not path.is_file():
+        return {}
+    with open(path, encoding="utf-8") as f:
+        sweeps = json.load(f).get("sweeps") or {}
+    return {
+        label: {e["epoch"]: (e.get("train_loss"), e.get("valid_loss")) for e in entry.get("epochs") or []}
+        for label, entry in sweeps.items()
+    }
 
 
 def load_study(root):
@@ -408,6 +441,51 @@ def epoch_section(tiny, twin, study):
     return lines + [""] + table(header, rows) + [""]
 
 
+def sweep_section(sweeps, logged):
+    """The sweeps' per-epoch losses against the study's printed logs.
+
+    A single study run is set against our seeds' prediction interval: t = (study - mean) /
+    (sd * sqrt(1 + 1/n)) on n - 1 degrees of freedom, two-sided p."""
+    header = [
+        "setting", "epoch", "study train", "tinyarch train", "t", "p",
+        "study valid", "tinyarch valid", "t", "p",
+    ]
+    rows, ps = [], []
+
+    def z(study, ours):
+        n = len(ours)
+        if study is None or n < 2 or sample_sd(ours) == 0:
+            return ["-", "-"]
+        t = (study - mean(ours)) / (sample_sd(ours) * math.sqrt(1 + 1 / n))
+        p = t_two_sided_p(t, n - 1)
+        ps.append(p)
+        return [fmt_1(t), fmt_p(p)]
+
+    for label, runs in logged.items():
+        ours = sweeps.get(label, [])
+        for e, (s_train, s_valid) in sorted(runs.items()):
+            train = [r[e][0] for r in ours if r.get(e, (None, None))[0] is not None]
+            valid = [r[e][1] for r in ours if r.get(e, (None, None))[1] is not None]
+            rows.append(
+                [label, str(e), fmt_loss(s_train), fmt_spread(train)] + z(s_train, train)
+                + [fmt_loss(s_valid), fmt_spread(valid)] + z(s_valid, valid)
+            )
+    if not rows:
+        return []
+    within = sum(p >= 0.05 for p in ps)
+    lines = ["## The sweeps, epoch by epoch, against the study's logs", ""]
+    lines.append(
+        "The study's notebook printed every sweep run's losses after each of its two epochs. "
+        "tinyarch's are mean ± sd over its three seeds (`experiments/study-sweeps.ron`, records in "
+        "`book/src/reports/study-sweeps/records`). Each of the study's single runs is set against "
+        "the spread of ours: t is its distance from our mean in units of sd · √(1 + 1/n), the "
+        "spread a fourth run of ours would have, and p the two-sided probability of a distance "
+        f"that large on n − 1 degrees of freedom. {within} of {len(ps)} study values lie inside "
+        "our runs' 95 % prediction interval (p ≥ 0.05)."
+    )
+    return lines + [""] + table(header, rows) + [""]
+
+
 def wall_section(tiny, twin):
     """The wall time table and its caveat."""
     rows = []
@@ -425,11 +503,12 @@ def wall_section(tiny, twin):
     return ["## Wall time", ""] + table(header, rows) + ["", WALL_NOTE, ""]
 
 
-def render(tiny, twin, study):
+def render(tiny, twin, study, sweeps=None, logged=None):
     """The whole Markdown fragment."""
     cmp = compare_test(tiny, twin)
     lines = test_section(tiny, twin, study, cmp)
     lines += epoch_section(tiny, twin, study)
+    lines += sweep_section(sweeps or {}, logged or {})
     lines += wall_section(tiny, twin)
     return "\n".join(lines).rstrip("\n") + "\n"
 
@@ -467,7 +546,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     out = a.out if a.out is not None else a.root / DEFAULT_OUT
     tiny, twin, study = load_tinyarch(a.root), load_twin(a.root), load_study(a.root)
-    text = render(tiny, twin, study)
+    text = render(tiny, twin, study, load_sweeps(a.root), load_study_sweeps(a.root))
     print(verdict(tiny, twin))
     if a.check:
         old = out.read_text(encoding="utf-8") if out.is_file() else ""
