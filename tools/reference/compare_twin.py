@@ -300,26 +300,14 @@ def load_sweeps(root):
     return out
 
 
-def load_study_sweeps(root):
-    """The study's sweep logs as {label: {epoch: (train, valid)}}."""
+def study_logs(root, part):
+    """One part of the study's logs ("models" or "sweeps") as {name: {"test_nll": x, "epochs":
+    {epoch: (train, valid)}}}; empty when the logs are missing."""
     path = root / STUDY_LOGS
     if not path.is_file():
         return {}
     with open(path, encoding="utf-8") as f:
-        sweeps = json.load(f).get("sweeps") or {}
-    return {
-        label: {e["epoch"]: (e.get("train_loss"), e.get("valid_loss")) for e in entry.get("epochs") or []}
-        for label, entry in sweeps.items()
-    }
-
-
-def load_study(root):
-    """The study's logs as {model: {"test_nll": x, "epochs": {epoch: (train, valid)}}}."""
-    path = root / STUDY_LOGS
-    if not path.is_file():
-        return {}
-    with open(path, encoding="utf-8") as f:
-        models = json.load(f).get("models") or {}
+        entries = json.load(f).get(part) or {}
     return {
         name: {
             "test_nll": entry.get("test_nll"),
@@ -328,8 +316,18 @@ def load_study(root):
                 for e in entry.get("epochs") or []
             },
         }
-        for name, entry in models.items()
+        for name, entry in entries.items()
     }
+
+
+def load_study_sweeps(root):
+    """The study's sweep logs as {label: {epoch: (train, valid)}}."""
+    return {label: entry["epochs"] for label, entry in study_logs(root, "sweeps").items()}
+
+
+def load_study(root):
+    """The study's logs as {model: {"test_nll": x, "epochs": {epoch: (train, valid)}}}."""
+    return study_logs(root, "models")
 
 
 # ---------------------------------------------------------------- comparison
