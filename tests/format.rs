@@ -2,6 +2,8 @@
 //! that parse, and mutations of them that still parse): formatting is idempotent, keeps every
 //! comment, and leaves the checked graph unchanged.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use tinyarch::Registry;
@@ -17,24 +19,9 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Every `.model` file below `dir`, with its text.
+/// Every readable `.model` file below `dir`, with its text.
 fn files(dir: &Path) -> Vec<(PathBuf, String)> {
-    let mut out = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(d) = pending.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "model")
-                && let Ok(text) = std::fs::read_to_string(&path)
-            {
-                out.push((path, text));
-            }
-        }
-    }
-    out.sort();
-    out
+    common::model_files(dir).into_iter().filter_map(|p| Some((p.clone(), std::fs::read_to_string(&p).ok()?))).collect()
 }
 
 /// The ```model blocks of the book, without includes.

@@ -14,7 +14,7 @@ use tinyarch::train::{
     self, EvalProtocol, ModelSource, OptimizerConfig, RunConfig, RunRecord, Silent, Status, TrainProtocol,
 };
 use tinyarch::{Options, check_file};
-use train_support::common::repo_dir;
+use train_support::common::{model_files, repo_dir};
 use train_support::{scratch, shakespeare, unigram_entropy};
 
 const CONTEXT: usize = 32;
@@ -95,22 +95,13 @@ fn the_same_seed_gives_bit_identical_results() {
 fn every_zoo_model_starts_near_a_uniform_guess() {
     let data = shakespeare();
     let uniform = (data.vocab_size() as f64).ln();
-    let mut files = Vec::new();
-    for dir in ["models", "models/study"] {
-        for entry in std::fs::read_dir(repo_dir().join(dir)).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "model") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
+    let files = model_files(&repo_dir().join("models"));
     assert!(files.len() >= 6, "the zoo has its models: {files:?}");
+    let options = Options { vocab: Some(data.vocab_size() as u64), overrides: vec![format!("context={CONTEXT}")] };
+    let sampler = Sampler::new(&data.valid, SamplerConfig::study_eval_windows(CONTEXT, 32, 256)).unwrap();
     for file in &files {
-        let options = Options { vocab: Some(data.vocab_size() as u64), overrides: vec![format!("context={CONTEXT}")] };
         let checked = Arc::new(check_file(file, &options).unwrap());
         let mut model = build(checked, &BuildConfig { device: device(), ..BuildConfig::cpu(1) }).unwrap();
-        let sampler = Sampler::new(&data.valid, SamplerConfig::study_eval_windows(CONTEXT, 32, 256)).unwrap();
         let nll = train::evaluate(model.as_mut(), &sampler, None).unwrap().token_mean();
         assert!(
             (nll - uniform).abs() < 1.0,

@@ -19,6 +19,24 @@ pub fn repo_dir() -> PathBuf {
     std::env::var_os("TINYARCH_REPO").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), PathBuf::from)
 }
 
+/// Every `.model` file below `dir`, sorted.
+pub fn model_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in fs::read_dir(&d).unwrap_or_else(|e| panic!("cannot read {}: {e}", d.display())) {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "model") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Cargo's per-target temporary directory, or `$TINYARCH_SCRATCH` on such a machine.
 pub fn scratch_root() -> PathBuf {
     std::env::var_os("TINYARCH_SCRATCH").map_or_else(|| env!("CARGO_TARGET_TMPDIR").into(), PathBuf::from)

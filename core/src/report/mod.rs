@@ -376,13 +376,9 @@ pub fn group(runs: Vec<Run>, published: &BTreeMap<String, f64>) -> Vec<Group> {
     groups
         .into_iter()
         .map(|((corpus, split_set, tokenizer, objective), members)| {
-            let mut labels: Vec<String> = members.iter().fold(Vec::new(), |mut seen, r| {
-                if !seen.contains(&r.label) {
-                    seen.push(r.label.clone());
-                }
-                seen
-            });
+            let mut labels: Vec<String> = members.iter().map(|r| r.label.clone()).collect();
             labels.sort_by_key(|l| natural(l));
+            labels.dedup();
             let mut rows: Vec<Row> = Vec::new();
             for run in members {
                 let r = &run.record;

@@ -28,9 +28,9 @@ pub fn markdown(groups: &[Group]) -> String {
         ));
         // A ladder is models climbing budgets they share; budgets of whole epochs differ per model,
         // and variants of one size share theirs without climbing.
-        let budgets = budgets(g);
-        let shared = budgets.iter().any(|b| g.labels().iter().filter(|l| cell(g, l, b).is_some()).count() > 1);
-        let climbs = g.labels().iter().any(|l| budgets.iter().filter(|b| cell(g, l, b).is_some()).count() > 1);
+        let (budgets, labels) = (budgets(g), g.labels());
+        let shared = budgets.iter().any(|b| labels.iter().filter(|l| cell(g, l, b).is_some()).count() > 1);
+        let climbs = labels.iter().any(|l| budgets.iter().filter(|b| cell(g, l, b).is_some()).count() > 1);
         if shared && climbs {
             out.push_str(&ladder(g));
         } else {
@@ -182,8 +182,10 @@ fn effects(g: &Group) -> String {
     }
     let mut lines = Vec::new();
     for ((model, name), mut rows) in sweeps {
+        // Rows come sorted with digits compared as integers; `p=0.25` before `p=0.5` needs floats.
         if rows.iter().all(|(v, _)| v.parse::<f64>().is_ok()) {
-            rows.sort_by(|a, b| a.0.parse::<f64>().unwrap().total_cmp(&b.0.parse::<f64>().unwrap()));
+            let number = |v: &str| v.parse::<f64>().unwrap_or(f64::NAN);
+            rows.sort_by(|a, b| number(a.0).total_cmp(&number(b.0)));
         }
         for pair in rows.windows(2) {
             let [(prev_value, prev), (value, row)] = pair else { continue };
